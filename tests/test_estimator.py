@@ -1,0 +1,267 @@
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+
+import skmcevae.estimator as estimator_module
+from skmcevae import MCEVAE
+from skmcevae.datasets import load_digits_images
+
+
+def test_fit_sets_fitted_attributes(fitted, digits):
+    X, _ = digits
+    assert fitted.n_iter_ == 2 == len(fitted.history_)
+    assert set(fitted.history_[0]) >= {"loss", "reconstruction", "invariance", "kl_z",
+                                       "kl_tau", "kl_c", "consistency", "time"}
+    assert fitted.n_features_in_ == 64
+    assert tuple(fitted.image_shape_) == (1, 8, 8)
+    assert isinstance(fitted.module_, torch.nn.Module)
+    np.testing.assert_array_equal(fitted.labels_, fitted.predict(X))
+
+
+def test_predict_and_proba_shapes(fitted, digits):
+    X, _ = digits
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (60, 3)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    assert (proba >= 0).all()
+    labels = fitted.predict(X)
+    assert labels.shape == (60,) and labels.dtype.kind == "i"
+    np.testing.assert_array_equal(labels, proba.argmax(1))
+
+
+def test_transform_columns_and_names(fitted, digits):
+    Z = fitted.transform(digits[0])
+    assert Z.shape == (60, 3 + 2 + 1) and Z.dtype == np.float32
+    assert list(fitted.get_feature_names_out()) == ["z_c0", "z_c1", "z_c2", "z0", "z1",
+                                                    "theta"]
+
+
+def test_transform_to_pandas(digits, tiny_params):
+    pd = pytest.importorskip("pandas")
+    model = MCEVAE(**tiny_params).set_output(transform="pandas").fit(digits[0])
+    frame = model.transform(digits[0])
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns)[-1] == "theta" and frame.shape == (60, 6)
+
+
+def test_fit_predict_equals_labels(digits, tiny_params):
+    model = MCEVAE(**tiny_params)
+    labels = model.fit_predict(digits[0])
+    np.testing.assert_array_equal(labels, model.labels_)
+    np.testing.assert_array_equal(labels, model.predict(digits[0]))
+
+
+@pytest.mark.parametrize("layout", ["flat", "hw", "chw"])
+def test_output_layout_follows_input_layout(digits, tiny_params, layout):
+    X = {"flat": digits[0], "hw": digits[0].reshape(-1, 8, 8),
+         "chw": digits[0].reshape(-1, 1, 8, 8)}[layout]
+    model = MCEVAE(**tiny_params).fit(X)
+    assert model.inverse_transform(model.transform(X)).shape == X.shape
+    assert model.canonicalize(X).shape == X.shape
+    assert model.sample(4)[0].shape == (4,) + X.shape[1:]
+
+
+def test_multichannel_non_square_images(rng, tiny_params):
+    X = rng.random((20, 3, 8, 12)).astype(np.float32)
+    model = MCEVAE(**dict(tiny_params, group="SE2")).fit(X)
+    assert model.transform(X).shape == (20, 3 + 2 + 3)
+    assert model.inverse_transform(model.transform(X)).shape == X.shape
+    flat = X.reshape(20, -1)
+    model_flat = MCEVAE(**dict(tiny_params, image_shape=(3, 8, 12))).fit(flat)
+    assert model_flat.predict(flat).shape == (20,)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int64, np.uint8])
+def test_any_numeric_dtype(dtype, digits, tiny_params):
+    X = (digits[0] > 0.5).astype(dtype)  # integer images of 0s and 1s
+    model = MCEVAE(**tiny_params).fit(X)
+    reference = MCEVAE(**tiny_params).fit(X.astype(np.float32))
+    np.testing.assert_allclose(model.transform(X), reference.transform(X), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_results_do_not_depend_on_inference_batching(fitted, digits, monkeypatch):
+    X = digits[0]
+    whole = fitted.transform(X), fitted.predict_proba(X), fitted.score_samples(X)
+    monkeypatch.setattr(estimator_module, "_INFERENCE_BATCH", 7)
+    pieces = fitted.transform(X), fitted.predict_proba(X), fitted.score_samples(X)
+    for a, b in zip(whole, pieces):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_same_random_state_same_model(digits, tiny_params):
+    X = digits[0]
+    a = MCEVAE(**tiny_params).fit(X)
+    b = MCEVAE(**tiny_params).fit(X)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    assert a.history_[-1]["loss"] == b.history_[-1]["loss"]
+    c = MCEVAE(**dict(tiny_params, random_state=1)).fit(X)
+    assert not np.allclose(a.transform(X), c.transform(X))
+
+
+def test_global_torch_rng_is_left_alone(digits, tiny_params):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    MCEVAE(**tiny_params).fit(digits[0])
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("group", [None, "SO2", "SE2", "SIM2"])
+@pytest.mark.parametrize("invariance", [None, "unsupervised", "supervised"])
+def test_every_group_and_invariance_mode_trains(group, invariance, digits, tiny_params):
+    X = digits[0]
+    extra = {"X_canonical": X} if invariance == "supervised" else {}
+    model = MCEVAE(**dict(tiny_params, group=group, invariance=invariance)).fit(X, **extra)
+    assert np.isfinite([h["loss"] for h in model.history_]).all()
+    width = 3 + 2 + {None: 0, "SO2": 1, "SE2": 3, "SIM2": 4}[group]
+    assert model.transform(X).shape == (60, width)
+    if invariance is None:
+        assert model.history_[-1]["invariance"] == 0.0
+    else:
+        assert model.history_[-1]["invariance"] > 0.0
+
+
+def test_gaussian_likelihood_accepts_any_scale(digits, tiny_params):
+    X = digits[0] * 16 - 3
+    model = MCEVAE(**dict(tiny_params, likelihood="gaussian")).fit(X)
+    assert np.isfinite(model.score(X))
+    assert model.inverse_transform(model.transform(X)).min() < 0
+
+
+def test_training_improves_the_elbo_and_reconstruction():
+    X = load_digits_images(random_state=0)[0][:300]
+    params = dict(n_clusters=3, latent_dim=4, hidden_size=32, batch_size=30,
+                  random_state=0, invariance=None)
+    untrained = MCEVAE(**dict(params, max_epochs=0)).fit(X)
+    trained = MCEVAE(**dict(params, max_epochs=20)).fit(X)
+    assert trained.score(X) > untrained.score(X) + 5
+    assert trained.history_[-1]["loss"] < trained.history_[0]["loss"]
+    rebuilt = trained.inverse_transform(trained.transform(X))
+    error = np.mean((rebuilt - X) ** 2)
+    assert error < np.mean((untrained.inverse_transform(untrained.transform(X)) - X) ** 2)
+    assert error < np.mean((X.mean(0) - X) ** 2)  # better than the mean image
+
+
+def test_score_samples_is_per_image_and_matches_score(fitted, digits):
+    per_image = fitted.score_samples(digits[0])
+    assert per_image.shape == (60,) and np.isfinite(per_image).all()
+    assert fitted.score(digits[0]) == pytest.approx(per_image.mean(), rel=1e-6)
+    assert fitted.score(np.zeros((5, 64))) != fitted.score(digits[0][:5])
+
+
+def test_canonicalize_undoes_the_predicted_pose(fitted, digits):
+    X = digits[0][:10]
+    canonical = fitted.canonicalize(X)
+    theta = fitted.transform(X)[:, -1]
+    from skmcevae.groups import exp_map, invert_affine, warp
+    expected = warp(torch.from_numpy(X.reshape(-1, 1, 8, 8)),
+                    invert_affine(exp_map(torch.from_numpy(theta)[:, None], "SO2")))
+    np.testing.assert_allclose(canonical, expected.numpy().reshape(10, -1), atol=1e-6)
+
+
+def test_canonicalize_without_group_is_identity(digits, tiny_params):
+    model = MCEVAE(**dict(tiny_params, group=None)).fit(digits[0])
+    np.testing.assert_allclose(model.canonicalize(digits[0]), digits[0], atol=1e-6)
+
+
+def test_sample_from_one_cluster(fitted):
+    X, y = fitted.sample(6, cluster=2, random_state=0)
+    assert X.shape == (6, 64) and (y == 2).all()
+    assert ((X > 0) & (X < 1)).all()
+    X2, _ = fitted.sample(6, cluster=2, random_state=0)
+    np.testing.assert_array_equal(X, X2)
+    with pytest.raises(ValueError, match="cluster must be in"):
+        fitted.sample(2, cluster=3)
+
+
+def test_warm_start_continues_training(digits, tiny_params):
+    model = MCEVAE(**dict(tiny_params, warm_start=True)).fit(digits[0])
+    first = model.module_
+    model.fit(digits[0])
+    assert model.n_iter_ == 4 and model.module_ is not first
+    cold = MCEVAE(**tiny_params).fit(digits[0]).fit(digits[0])
+    assert cold.n_iter_ == 2
+
+
+def test_verbose_prints_one_line_per_epoch(digits, tiny_params, capsys):
+    MCEVAE(**dict(tiny_params, verbose=1)).fit(digits[0])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("epoch   1") and "kl_c=" in lines[0]
+    MCEVAE(**tiny_params).fit(digits[0])
+    assert capsys.readouterr().out == ""
+
+
+def test_joblib_and_pickle_round_trip(fitted, digits, tmp_path):
+    X = digits[0]
+    path = tmp_path / "model.joblib"
+    joblib.dump(fitted, path)
+    loaded = joblib.load(path)
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+    np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
+    again = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(again.transform(X), fitted.transform(X))
+    state = fitted.__getstate__()
+    assert "module_" not in state
+    assert all(t.device.type == "cpu" for t in state["_module_state"][1].values())
+
+
+def test_model_fitted_on_gpu_loads_on_cpu(fitted, digits, monkeypatch):
+    monkeypatch.setattr(fitted, "_device", "cuda:0")
+    blob = pickle.dumps(fitted)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="fitted on 'cuda:0'.*loaded on the CPU"):
+        loaded = pickle.loads(blob)
+    assert next(loaded.module_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(loaded.predict(digits[0]), fitted.predict(digits[0]))
+
+
+def test_cuda_request_without_cuda_is_a_clear_error(digits, tiny_params, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="CUDA is not available.*device='cpu'"):
+        MCEVAE(**dict(tiny_params, device="cuda")).fit(digits[0])
+    model = MCEVAE(**dict(tiny_params, device="auto")).fit(digits[0])
+    assert next(model.module_.parameters()).device.type == "cpu"
+
+
+def test_keyboard_interrupt_keeps_the_epochs_done(digits, tiny_params, monkeypatch):
+    real_epoch = estimator_module._run_epoch
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(estimator_module, "_run_epoch", interrupted)
+    with pytest.warns(UserWarning, match="interrupted after 1 epochs"):
+        model = MCEVAE(**dict(tiny_params, max_epochs=5)).fit(digits[0])
+    assert model.n_iter_ == 1
+    assert model.predict(digits[0]).shape == (60,)
+
+
+def test_non_finite_loss_leaves_the_estimator_unfitted(digits, tiny_params, monkeypatch):
+    real_loss = estimator_module.batch_loss
+
+    def exploding(*args, **kwargs):
+        loss, summary = real_loss(*args, **kwargs)
+        summary["loss"] = float("nan")
+        return loss, summary
+
+    monkeypatch.setattr(estimator_module, "batch_loss", exploding)
+    model = MCEVAE(**tiny_params)
+    with pytest.raises(FloatingPointError, match="Lower learning_rate"):
+        model.fit(digits[0])
+    with pytest.raises(NotFittedError):
+        model.predict(digits[0])
+
+
+def test_empty_clusters_warn(digits, tiny_params):
+    with pytest.warns(Warning, match="clusters received training images"):
+        MCEVAE(**dict(tiny_params, n_clusters=40, max_epochs=0)).fit(digits[0])

@@ -1,0 +1,118 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from skmcevae.groups import (compose, exp_map, group_dim, invert_affine,
+                             left_jacobian, pose_matrix, poses_to_matrix, rotation,
+                             sample_poses, warp)
+
+GROUPS = ["SO2", "SE2", "SIM2"]
+
+
+def _random_tau(group, n=16, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, group_dim(group), generator=gen, dtype=torch.float64)
+
+
+def test_group_dims():
+    assert [group_dim(g) for g in (None, "SO2", "SE2", "SIM2")] == [0, 1, 3, 4]
+    with pytest.raises(ValueError, match="group must be one of"):
+        group_dim("SO3")
+
+
+@pytest.mark.parametrize("group", GROUPS + [None])
+def test_exp_map_of_zero_is_identity(group):
+    matrix = exp_map(torch.zeros(5, group_dim(group)), group)
+    assert torch.equal(matrix, torch.eye(2, 3).expand(5, 2, 3))
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_transform_composed_with_its_inverse_is_identity(group):
+    matrix = exp_map(_random_tau(group), group)
+    identity = torch.eye(2, 3, dtype=torch.float64).expand_as(matrix)
+    torch.testing.assert_close(compose(matrix, invert_affine(matrix)), identity)
+    torch.testing.assert_close(compose(invert_affine(matrix), matrix), identity)
+
+
+@pytest.mark.parametrize("group", ["SO2", "SE2"])
+def test_exp_of_negated_tau_is_the_inverse(group):
+    # SO(2) and SE(2) are exponentiated exactly, so exp(-tau) = exp(tau)^-1.
+    tau = _random_tau(group)
+    torch.testing.assert_close(exp_map(-tau, group), invert_affine(exp_map(tau, group)))
+
+
+def test_rotation_is_orthonormal_with_unit_determinant():
+    r = rotation(torch.linspace(-3, 3, 7, dtype=torch.float64))
+    torch.testing.assert_close(r @ r.transpose(1, 2), torch.eye(2, dtype=torch.float64).expand(7, 2, 2))
+    torch.testing.assert_close(torch.linalg.det(r), torch.ones(7, dtype=torch.float64))
+
+
+def test_left_jacobian_is_exact_and_smooth_near_zero():
+    theta = torch.tensor([0.0, 1e-8, 1e-4, 5e-3, 2e-2, 1.0], dtype=torch.float64)
+    v = left_jacobian(theta)
+    safe = theta.clamp_min(1e-300)
+    closed_a = torch.where(theta > 0, torch.sin(safe) / safe, torch.ones_like(theta))
+    # 2 sin^2(t/2) / t equals (1 - cos t) / t without its cancellation near zero.
+    closed_b = torch.where(theta > 0, 2 * torch.sin(safe / 2) ** 2 / safe,
+                           torch.zeros_like(theta))
+    torch.testing.assert_close(v[:, 0, 0], closed_a, rtol=0, atol=1e-12)
+    torch.testing.assert_close(v[:, 1, 0], closed_b, rtol=0, atol=1e-12)
+    # Gradients at exactly zero are finite (no 0/0 in the unused branch).
+    zero = torch.zeros(1, 3, dtype=torch.float64, requires_grad=True)
+    exp_map(zero, "SE2").sum().backward()
+    assert torch.isfinite(zero.grad).all()
+    torch.testing.assert_close(zero.grad[0, 1:], torch.ones(2, dtype=torch.float64))
+
+
+def test_se2_translation_follows_the_rotation_curve():
+    # exp(theta, u) moves the origin to V(theta) u; for u along x and theta = pi,
+    # V u = (0, 2/pi) u1.
+    tau = torch.tensor([[math.pi, 1.0, 0.0]], dtype=torch.float64)
+    shift = exp_map(tau, "SE2")[0, :, 2]
+    torch.testing.assert_close(shift, torch.tensor([0.0, 2 / math.pi], dtype=torch.float64))
+
+
+def test_sim2_scale_is_positive_exponential():
+    tau = torch.tensor([[0.0, 0.0, 0.0, math.log(2.0)]])
+    torch.testing.assert_close(exp_map(tau, "SIM2")[0, :, :2], 2 * torch.eye(2))
+
+
+def _blob(size=16):
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    img = torch.exp(-((xx - 3.0) ** 2 + (yy - 11.0) ** 2) / 6.0)
+    return img.view(1, 1, size, size).float()
+
+
+@pytest.mark.parametrize("angle", [0.3, -1.0, math.pi / 2])
+def test_rotating_by_a_then_minus_a_returns_the_image(angle):
+    image = _blob()
+    theta = torch.tensor([angle])
+    turned = warp(image, exp_map(theta.view(1, 1), "SO2"))
+    back = warp(turned, exp_map(-theta.view(1, 1), "SO2"))
+    assert (turned - image).abs().max() > 0.3  # the rotation really moved it
+    assert (back - image).abs().mean() < 0.02  # back, up to interpolation
+
+
+def test_quarter_turn_matches_exact_pixel_rotation():
+    image = _blob()
+    turned = warp(image, exp_map(torch.tensor([[math.pi / 2]]), "SO2"))
+    exact = torch.rot90(image, k=1, dims=(2, 3))
+    exact_other = torch.rot90(image, k=-1, dims=(2, 3))
+    error = min((turned - exact).abs().max(), (turned - exact_other).abs().max())
+    assert error < 1e-4
+
+
+def test_pose_matrix_and_sampled_poses():
+    gen = torch.Generator().manual_seed(0)
+    poses = sample_poses(1000, "SE2", 0.5, 0.2, 0.3, gen)
+    assert poses.shape == (1000, 4)
+    assert poses[:, 0].abs().max() <= 0.5 and poses[:, 0].abs().max() > 0.45
+    assert poses[:, 1:3].abs().max() <= 0.2
+    assert torch.all(poses[:, 3] == 0)  # SE2 has no scale
+    matrix = poses_to_matrix(poses)
+    torch.testing.assert_close(matrix[:, :, 2], poses[:, 1:3])
+    direct = pose_matrix(poses[:1, 0], poses[:1, 1:3], poses[:1, 3])
+    torch.testing.assert_close(direct, matrix[:1])
+    assert np.allclose(torch.linalg.det(matrix[:, :, :2]).numpy(), 1.0, atol=1e-5)
