@@ -27,6 +27,9 @@ class ModelConfig:
     hidden_size: int = 512
     pose_hidden_size: int = 32
     decoder_hidden_size: int = 300
+    # When set, the cluster weights are softmax(z_c mean / temperature): the
+    # responsibilities of the one-hot prior centres, so w and z_c tell one story.
+    cluster_temperature: float = None
 
 
 def _conv_out(side, kernel, stride, padding):
@@ -125,6 +128,8 @@ class MCEVAEModule(nn.Module):
         """Posterior parameters of z_c, z and tau for images x (B, C, H, W)."""
         h = self.encoder(x)
         c_mean, c_logvar, c_logits = self.cluster_head(h)
+        if self.config.cluster_temperature:
+            c_logits = c_mean / self.config.cluster_temperature
         z_mean, z_logvar, _ = self.style_head(h)
         if self.pose_head is None:
             empty = h.new_zeros(h.shape[0], 0)
@@ -155,7 +160,8 @@ class MCEVAEModule(nn.Module):
         z = draw(post["z_mean"], post["z_logvar"])
         tau = draw(post["tau_mean"], post["tau_logvar"])
         canonical = self.decode_canonical(z_c, z)
-        post.update(canonical=canonical, reconstruction=self.render(canonical, tau))
+        post.update(tau=tau, canonical=canonical,
+                    reconstruction=self.render(canonical, tau))
         return post
 
 

@@ -1,0 +1,196 @@
+"""Clustering benchmark: MCEVAE against KMeans and a Gaussian mixture on posed digits.
+
+    python benchmarks/clustering.py            # full: MNIST-5k, 3 seeds
+    python benchmarks/clustering.py --quick    # smoke run, under 2 minutes
+
+Prints a table and writes it, with the date, machine, version and command, to
+benchmarks/results/clustering[-quick].md.
+"""
+
+import argparse
+import datetime
+import math
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.mixture import GaussianMixture
+from sklearn.pipeline import make_pipeline
+
+import skmcevae
+from skmcevae import MCEVAE
+from skmcevae.datasets import load_digits_images, load_mnist, random_poses
+from skmcevae.metrics import clustering_accuracy, clusters_used
+
+# name: (source, group of the data, rotation range in degrees, shift fraction)
+DATASETS = {
+    "plain": ("mnist", None, 0.0, 0.0),
+    "so2": ("mnist", "SO2", 90.0, 0.0),
+    "so2full": ("mnist", "SO2", 180.0, 0.0),
+    "se2": ("mnist", "SE2", 90.0, 0.25),
+    "digits8-so2": ("digits", "SO2", 90.0, 0.0),
+}
+
+
+def make_data(name, seed, n_samples):
+    source, group, rotation, shift = DATASETS[name]
+    X, y = load_mnist(random_state=seed) if source == "mnist" else load_digits_images(seed)
+    X, y = X[:n_samples], y[:n_samples]
+    if group is not None:
+        X, poses = random_poses(X, group, rotation, shift, random_state=seed + 1000)
+    else:
+        poses = np.zeros((len(y), 4))
+    return X, y, poses
+
+
+def model_group(name):
+    """The group MCEVAE is told to factor out: SE2 for shifted data, else default."""
+    return "SE2" if DATASETS[name][1] == "SE2" else "SO2"
+
+
+def methods(name, seed, epochs):
+    extra = {} if epochs is None else {"max_epochs": epochs}
+    mcevae = dict(group=model_group(name), random_state=seed, **extra)
+    return {
+        "MCEVAE": MCEVAE(**mcevae),
+        "KMeans pixels": KMeans(10, n_init=10, random_state=seed),
+        "KMeans PCA50": make_pipeline(PCA(50, random_state=seed),
+                                      KMeans(10, n_init=10, random_state=seed)),
+        "GMM PCA50": make_pipeline(PCA(50, random_state=seed),
+                                   GaussianMixture(10, covariance_type="diag",
+                                                   random_state=seed)),
+        "KMeans MCEVAE": make_pipeline(MCEVAE(**mcevae),
+                                       KMeans(10, n_init=10, random_state=seed)),
+    }
+
+
+def regroup_poses(name, X, seed):
+    """A fresh random pose of the data's own group for every image."""
+    _, group, rotation, shift = DATASETS[name]
+    if group is None:
+        group, rotation = "SO2", 90.0
+    return random_poses(X, group, rotation, shift, random_state=seed + 2000)
+
+
+def pose_error(model, X, poses, labels):
+    """Median |predicted - true| angle in degrees, per-cluster offsets removed."""
+    theta = np.degrees(model.transform(X)[:, model.n_clusters + model.latent_dim])
+    diff = theta - poses[:, 0]
+    errors = np.empty_like(diff)
+    for k in np.unique(labels):
+        inside = labels == k
+        angles = np.radians(diff[inside])
+        offset = math.degrees(math.atan2(np.sin(angles).mean(), np.cos(angles).mean()))
+        errors[inside] = (diff[inside] - offset + 180) % 360 - 180
+    return float(np.median(np.abs(errors)))
+
+
+def canonical_stability(model, X, X_moved):
+    moved = np.linalg.norm(X - X_moved, axis=1).mean()
+    canon = np.linalg.norm(model.canonicalize(X) - model.canonicalize(X_moved), axis=1)
+    return float(canon.mean() / moved)
+
+
+def evaluate(name, method, model, X, y, poses, seed):
+    start = time.perf_counter()
+    labels = model.fit_predict(X)
+    seconds = time.perf_counter() - start
+    X_moved, _ = regroup_poses(name, X, seed)
+    row = {"acc": clustering_accuracy(y, labels),
+           "nmi": normalized_mutual_info_score(y, labels),
+           "ari": adjusted_rand_score(y, labels),
+           "used": clusters_used(labels),
+           "consistency": float(np.mean(model.predict(X_moved) == labels)),
+           "fit_s": seconds,
+           "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
+    if method == "MCEVAE":
+        row["pose_err"] = pose_error(model, X, poses, labels) if DATASETS[name][1] else math.nan
+        row["canon_stab"] = canonical_stability(model, X, X_moved)
+    return row
+
+
+COLUMNS = ("acc", "nmi", "ari", "used", "consistency", "pose_err", "canon_stab", "fit_s",
+           "peak_rss_gb")
+
+
+def summarise(rows):
+    out = {}
+    for col in COLUMNS:
+        values = np.array([r.get(col, math.nan) for r in rows], dtype=float)
+        out[col] = (np.nan, np.nan) if np.isnan(values).all() else (values.mean(), values.std())
+    return out
+
+
+def table(results):
+    head = "| data | method | " + " | ".join(COLUMNS) + " |"
+    lines = [head, "|" + "---|" * (len(COLUMNS) + 2)]
+    for (data, method), summary in results.items():
+        cells = []
+        for col in COLUMNS:
+            mean, std = summary[col]
+            cells.append("-" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}")
+        lines.append(f"| {data} | {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="1 seed, 1,000 images, 3 epochs, so2 and digits8 only")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--methods", nargs="+", default=None,
+                        help="subset of methods (default: all)")
+    parser.add_argument("--n-samples", type=int, default=5000)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="MCEVAE epochs (default: the estimator's default)")
+    parser.add_argument("--output", default=None)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.n_samples, args.epochs = 1, 1000, 3
+        args.datasets = ["so2", "digits8-so2"]
+    results = {}
+    for data in args.datasets:
+        rows = {}
+        for seed in range(args.seeds):
+            X, y, poses = make_data(data, seed, args.n_samples)
+            for method, model in methods(data, seed, args.epochs).items():
+                if args.methods and method not in args.methods:
+                    continue
+                row = evaluate(data, method, model, X, y, poses, seed)
+                rows.setdefault(method, []).append(row)
+                print(f"{data} seed={seed} {method}: " + " ".join(
+                    f"{k}={v:.3f}" for k, v in row.items()), flush=True)
+        for method, method_rows in rows.items():
+            results[(data, method)] = summarise(method_rows)
+    report = header(args, argv) + table(results) + "\n"
+    print(report)
+    default = "clustering-quick.md" if args.quick else "clustering.md"
+    path = Path(args.output or Path(__file__).parent / "results" / default)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report)
+    print(f"written to {path}")
+
+
+def header(args, argv):
+    command = "python benchmarks/clustering.py " + " ".join(argv if argv is not None
+                                                            else sys.argv[1:])
+    return (f"# Clustering benchmark\n\n- date: {datetime.date.today()}\n"
+            f"- command: `{command.strip()}`\n"
+            f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
+            f"{torch.get_num_threads()} torch threads, torch {torch.__version__}\n"
+            f"- skmcevae {skmcevae.__version__}; seeds: {args.seeds}; images: "
+            f"{args.n_samples}; MCEVAE epochs: {args.epochs or 'default'}\n"
+            f"- mean ± std over seeds; fit_s is wall time of fit_predict; peak_rss_gb is "
+            f"the process peak so far (monotone)\n\n")
+
+
+if __name__ == "__main__":
+    main()

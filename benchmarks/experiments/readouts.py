@@ -1,0 +1,90 @@
+"""Experiment: which read-out of a trained MCEVAE clusters best, for given settings.
+
+    python benchmarks/experiments/readouts.py --n-samples 2000 --epochs 15 \
+        --set consistency_weight=10
+
+Fits one MCEVAE on rotated MNIST (so2 protocol) and scores several read-outs of the
+same model: argmax of the encoder weights w, KMeans and Gaussian mixtures on the z_c
+code, KMeans on [z_c, z]. Prints one line of figures.
+"""
+
+import argparse
+from dataclasses import replace
+import time
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from sklearn.mixture import GaussianMixture
+
+import sys
+from pathlib import Path
+
+from skmcevae import MCEVAE
+from skmcevae.datasets import load_mnist, random_poses
+from skmcevae.metrics import clustering_accuracy, clusters_used
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from clustering import pose_error  # noqa: E402
+
+
+class Variant(MCEVAE):
+    """MCEVAE with settings not (yet) exposed as parameters, for experiments."""
+
+    temperature = None
+    grad_copies = False
+    pose_search = 0
+
+    def _config(self, images):
+        return replace(super()._config(images), cluster_temperature=self.temperature)
+
+    def _loss_config(self):
+        return replace(super()._loss_config(), grad_copies=self.grad_copies,
+                       pose_search=self.pose_search)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n-samples", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--set", nargs="*", default=[], help="name=value MCEVAE params")
+    parser.add_argument("--temperature", type=float, default=None)
+    parser.add_argument("--grad-copies", action="store_true")
+    parser.add_argument("--pose-search", type=int, default=0)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    params = {k: eval(v) for k, v in (item.split("=", 1) for item in args.set)}
+    X, y = load_mnist(random_state=args.seed)
+    X, y = X[:args.n_samples], y[:args.n_samples]
+    X, poses = random_poses(X, "SO2", random_state=args.seed + 1000)
+    model = Variant(max_epochs=args.epochs, random_state=args.seed, **params)
+    model.temperature, model.grad_copies = args.temperature, args.grad_copies
+    model.pose_search = args.pose_search
+    start = time.perf_counter()
+    model.fit(X)
+    seconds = time.perf_counter() - start
+    Z = model.transform(X)
+    k = model.n_clusters
+    zc, zs = Z[:, :k], Z[:, :k + model.latent_dim]
+    figures = {"w": clustering_accuracy(y, model.labels_),
+               "w_used": clusters_used(model.labels_)}
+    figures["km_zc"] = clustering_accuracy(
+        y, KMeans(10, n_init=10, random_state=0).fit_predict(zc))
+    figures["gmm_zc"] = clustering_accuracy(
+        y, GaussianMixture(10, n_init=3, random_state=0).fit(zc).predict(zc))
+    figures["gmmdiag_zc"] = clustering_accuracy(
+        y, GaussianMixture(10, covariance_type="diag", n_init=3, random_state=0)
+        .fit(zc).predict(zc))
+    figures["km_zcz"] = clustering_accuracy(
+        y, KMeans(10, n_init=10, random_state=0).fit_predict(zs))
+    figures["pose_err"] = pose_error(model, X, poses, y)
+    print(" ".join(args.set), f"T={args.temperature} grad={args.grad_copies} search={args.pose_search}", f"fit={seconds:.0f}s",
+          " ".join(f"{k}={v:.3f}" for k, v in figures.items()), flush=True)
+
+
+if __name__ == "__main__":
+    main()
