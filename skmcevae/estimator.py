@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -57,6 +58,15 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         Weight of the mutual information between the cluster weights of an image and
         of its posed copies (unsupervised invariance only); it keeps all clusters in
         use and the assignment pose-invariant.
+    cluster_temperature : float or None, default=0.2
+        The cluster weights are ``w = softmax(z_c mean / cluster_temperature)``, the
+        responsibilities of the one-hot prior centres, so that w and z_c agree. None
+        gives w an output layer of its own (the authors' design).
+    assign_by : {"centroids", "weights"}, default="centroids"
+        How an image's cluster is read from z_c: "centroids" fits KMeans to the z_c
+        means of the training images after training and assigns the nearest centre
+        (``predict_proba`` is a softmax of the squared distances over one shared
+        variance); "weights" takes the encoder's mixture weights w.
     hidden_size : int, default=512
         Width of the hidden layers of the z_c and z heads.
     max_epochs : int, default=30
@@ -95,6 +105,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         Pixels per image (C*H*W).
     image_shape_ : tuple
         ``(C, H, W)`` of the training images.
+    cluster_centers_ : ndarray of shape (n_clusters, n_clusters) or None
+        Centres of the clusters in z_c space (``assign_by="centroids"``).
 
     Examples
     --------
@@ -109,7 +121,9 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
     def __init__(self, n_clusters=10, *, latent_dim=3, group="SO2",
                  invariance="unsupervised", n_invariance_samples=4,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
-                 scale_range=0.2, consistency_weight=10.0, hidden_size=512,
+                 scale_range=0.2, consistency_weight=10.0, cluster_temperature=0.2,
+                 assign_by="centroids",
+                 hidden_size=512,
                  max_epochs=30, batch_size=100, learning_rate=1e-3, beta=1.0,
                  device="auto", random_state=None, verbose=0, image_shape=None,
                  warm_start=False):
@@ -123,6 +137,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         self.translation_range = translation_range
         self.scale_range = scale_range
         self.consistency_weight = consistency_weight
+        self.cluster_temperature = cluster_temperature
+        self.assign_by = assign_by
         self.hidden_size = hidden_size
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -169,6 +185,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = int(np.prod(images.shape[1:]))
         self._input_ndim = ndim
         self._device = device
+        self._fit_centroids(images, seed)
         self.labels_ = self._predict_proba(images).argmax(1)
         self._warn_on_empty_clusters()
         return self
@@ -222,7 +239,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
     def _config(self, images):
         return ModelConfig(image_shape=tuple(images.shape[1:]), n_clusters=self.n_clusters,
                            latent_dim=self.latent_dim, group=self.group,
-                           likelihood=self.likelihood, hidden_size=self.hidden_size)
+                           likelihood=self.likelihood, hidden_size=self.hidden_size,
+                           cluster_temperature=self.cluster_temperature)
 
     def _loss_config(self):
         return LossConfig(likelihood=self.likelihood, beta=self.beta,
@@ -232,6 +250,22 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                           translation_range=2 * self.translation_range,
                           scale_range=self.scale_range,
                           consistency_weight=self.consistency_weight)
+
+    def _fit_centroids(self, images, seed):
+        """KMeans on the z_c means of the training images, for ``assign_by="centroids"``.
+
+        Measured on rotated MNIST, the nearest centroid of the learned z_c code is a
+        better cluster than the argmax of the encoder's weights w
+        (benchmarks/results/readouts.md).
+        """
+        self.cluster_centers_ = self.cluster_scale_ = None
+        if self.assign_by != "centroids":
+            return
+        codes, = self._encode(images, ("c_mean",))
+        kmeans = KMeans(self.n_clusters, n_init=10, random_state=seed).fit(codes)
+        self.cluster_centers_ = kmeans.cluster_centers_.astype(np.float32)
+        # One shared spherical variance turns distances into probabilities.
+        self.cluster_scale_ = max(kmeans.inertia_ / codes.size, 1e-12)
 
     def _warn_on_empty_clusters(self):
         used = np.unique(self.labels_).size
@@ -372,7 +406,12 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         return self.image_shape_
 
     def _predict_proba(self, images):
-        logits, = self._encode(images, ("c_logits",))
+        if self.cluster_centers_ is not None:
+            codes, = self._encode(images, ("c_mean",))
+            distance = ((codes[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
+            logits = -distance / (2 * self.cluster_scale_)  # (n, K)
+        else:
+            logits, = self._encode(images, ("c_logits",))
         logits = logits - logits.max(1, keepdims=True)
         weights = np.exp(logits.astype(np.float64))
         return weights / weights.sum(1, keepdims=True)
@@ -465,14 +504,16 @@ def _check_params(est):
     _check_int(est, "max_epochs", 0)
     _check_int(est, "batch_size", 1)
     _check_int(est, "verbose", 0)
-    for name in ("learning_rate",):
-        _check_real(est, name, strict=True)
+    _check_real(est, "learning_rate", strict=True)
+    if est.cluster_temperature is not None:
+        _check_real(est, "cluster_temperature", strict=True)
     for name in ("beta", "rotation_range", "translation_range", "scale_range",
                  "consistency_weight"):
         _check_real(est, name, strict=False)
     _check_option(est, "group", tuple(GROUP_DIMS))
     _check_option(est, "invariance", ("unsupervised", "supervised", None))
     _check_option(est, "likelihood", ("bernoulli", "gaussian"))
+    _check_option(est, "assign_by", ("centroids", "weights"))
     if not isinstance(est.device, (str, torch.device)):
         raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', "
                         f"got {est.device!r}.")

@@ -29,7 +29,7 @@ class ModelConfig:
     decoder_hidden_size: int = 300
     # When set, the cluster weights are softmax(z_c mean / temperature): the
     # responsibilities of the one-hot prior centres, so w and z_c tell one story.
-    cluster_temperature: float = None
+    cluster_temperature: float = 0.2
 
 
 def _conv_out(side, kernel, stride, padding):
@@ -114,7 +114,8 @@ class MCEVAEModule(nn.Module):
         k, d = config.n_clusters, config.latent_dim
         self.encoder = ConvEncoder(config.image_shape)
         n_aug = self.encoder.n_features
-        self.cluster_head = GaussianHead(n_aug, config.hidden_size, k, n_logits=k)
+        n_logits = 0 if config.cluster_temperature else k
+        self.cluster_head = GaussianHead(n_aug, config.hidden_size, k, n_logits=n_logits)
         self.style_head = GaussianHead(n_aug, config.hidden_size, d)
         self.pose_dim = group_dim(config.group)
         self.pose_head = None

@@ -24,9 +24,6 @@ class LossConfig:
     translation_range: float = 0.5  # normalised units (the image spans 2)
     scale_range: float = 0.2  # log-scale
     consistency_weight: float = 0.0
-    grad_copies: bool = False
-    pose_search: int = 0  # candidate angles tried per image; 0 = no search
-    pose_search_weight: float = 50.0
 
 
 def elbo_terms(module, x, sample=True):
@@ -45,49 +42,19 @@ def elbo_terms(module, x, sample=True):
 def batch_loss(module, x, x_canonical, config):
     """Scalar training loss and the batch means of its terms (floats)."""
     out, terms = elbo_terms(module, x)
-    pose_penalty = torch.zeros_like(terms["reconstruction"])
-    if config.pose_search and module.pose_head is not None:
-        pose_penalty = _search_pose(module, x, out, terms, config)
     invariance = torch.zeros_like(terms["reconstruction"])
     consistency = x.new_zeros(())
     if config.invariance == "supervised":
         invariance = reconstruction_error(out["canonical"], x_canonical, config.likelihood)
     elif config.invariance == "unsupervised":
         invariance, consistency = _unsupervised_invariance(module, x, out, config)
-    per_sample = (terms["reconstruction"] + invariance + terms["kl_c"] + pose_penalty
+    per_sample = (terms["reconstruction"] + invariance + terms["kl_c"]
                   + config.beta * (terms["kl_z"] + terms["kl_tau"]))
     loss = per_sample.mean() - config.consistency_weight * consistency
     summary = {name: float(value.detach().mean()) for name, value in terms.items()}
     summary.update(loss=float(loss.detach()), invariance=float(invariance.detach().mean()),
                    consistency=float(consistency.detach()))
     return loss, summary
-
-
-def _search_pose(module, x, out, terms, config):
-    """Try candidate angles around the predicted pose; train towards the best one.
-
-    Gradient descent on the angle alone stalls in local minima for large rotations;
-    the search proposes the best of a grid of angle offsets, the reconstruction uses
-    it, and the pose head is pulled towards it. Updates ``terms`` in place.
-    """
-    r = config.pose_search
-    offsets = torch.linspace(-config.rotation_range, config.rotation_range, r,
-                             device=x.device)
-    batch, dim = out["tau_mean"].shape
-    with torch.no_grad():
-        candidates = out["tau_mean"].unsqueeze(1).repeat(1, r, 1)  # (B, d) -> (B, R, d)
-        candidates[:, :, 0] += offsets
-        images = module.render(out["canonical"].repeat_interleave(r, dim=0),
-                               candidates.view(batch * r, dim))
-        errors = reconstruction_error(images, x.repeat_interleave(r, dim=0),
-                                      config.likelihood).view(batch, r)
-        best = offsets[errors.argmin(1)]  # (B,)
-    shift = torch.zeros_like(out["tau_mean"])
-    shift[:, 0] = best
-    reconstruction = module.render(out["canonical"], out["tau"] + shift)
-    terms["reconstruction"] = reconstruction_error(reconstruction, x, config.likelihood)
-    target = (out["tau_mean"][:, 0] + best).detach()
-    return config.pose_search_weight * (out["tau_mean"][:, 0] - target) ** 2
 
 
 def _unsupervised_invariance(module, x, out, config):
@@ -102,17 +69,15 @@ def _unsupervised_invariance(module, x, out, config):
                          config.translation_range, config.scale_range, None,
                          device=x.device)
     copies = warp(copies, poses_to_matrix(poses).to(x.dtype))
-    with torch.set_grad_enabled(config.grad_copies):
-        target = module.encode(copies)
     with torch.no_grad():
+        target = module.encode(copies)
         target_canonical = module.decode_canonical(target["c_mean"], target["z_mean"])
-    detached = {key: value.detach() for key, value in target.items()}
 
     def repeat(t):
         return t.repeat_interleave(s, dim=0)  # (B, ...) -> (B*S, ...)
 
-    penalty = (code_distance(repeat(out["z_mean"]), detached["z_mean"])
-               + code_distance(repeat(out["c_mean"]), detached["c_mean"])
+    penalty = (code_distance(repeat(out["z_mean"]), target["z_mean"])
+               + code_distance(repeat(out["c_mean"]), target["c_mean"])
                + reconstruction_error(repeat(out["canonical"]), target_canonical,
                                       config.likelihood))
     penalty = penalty.view(-1, s).mean(1)  # (B*S,) -> (B, S) -> (B,)

@@ -264,4 +264,29 @@ def test_non_finite_loss_leaves_the_estimator_unfitted(digits, tiny_params, monk
 
 def test_empty_clusters_warn(digits, tiny_params):
     with pytest.warns(Warning, match="clusters received training images"):
-        MCEVAE(**dict(tiny_params, n_clusters=40, max_epochs=0)).fit(digits[0])
+        MCEVAE(**dict(tiny_params, n_clusters=40, max_epochs=0,
+                      assign_by="weights")).fit(digits[0])
+
+
+def test_centroid_assignment_is_the_nearest_centre_of_z_c(fitted, digits):
+    z_c = fitted.transform(digits[0])[:, :3]
+    distance = ((z_c[:, None] - fitted.cluster_centers_[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(fitted.predict(digits[0]), distance.argmin(1))
+    assert fitted.cluster_centers_.shape == (3, 3)
+
+
+@pytest.mark.parametrize("temperature", [0.2, None])
+def test_weight_assignment_reads_the_encoder_weights(digits, tiny_params, temperature):
+    model = MCEVAE(**dict(tiny_params, assign_by="weights",
+                          cluster_temperature=temperature)).fit(digits[0])
+    assert model.cluster_centers_ is None
+    x = torch.from_numpy(digits[0].reshape(-1, 1, 8, 8))
+    with torch.no_grad():
+        w = torch.softmax(model.module_.encode(x)["c_logits"], 1).numpy()
+    np.testing.assert_allclose(model.predict_proba(digits[0]), w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(model.labels_, w.argmax(1))
+    if temperature:  # tied: w is the softmax of the z_c mean
+        z_c = model.transform(digits[0])[:, :3]
+        np.testing.assert_allclose(np.log(w) - np.log(w).mean(1, keepdims=True),
+                                   (z_c - z_c.mean(1, keepdims=True)) / temperature,
+                                   rtol=1e-3, atol=1e-3)
