@@ -12,6 +12,7 @@ import datetime
 import math
 import platform
 import resource
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -180,8 +181,8 @@ def main(argv=None):
 
 
 def header(args, argv):
-    command = "python benchmarks/clustering.py " + " ".join(argv if argv is not None
-                                                            else sys.argv[1:])
+    command = "python benchmarks/clustering.py " + shlex.join(argv if argv is not None
+                                                              else sys.argv[1:])
     return (f"# Clustering benchmark\n\n- date: {datetime.date.today()}\n"
             f"- command: `{command.strip()}`\n"
             f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
