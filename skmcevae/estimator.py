@@ -17,9 +17,31 @@ from sklearn.utils.validation import check_is_fitted
 from .groups import GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, warp
 from .images import check_unit_range, from_images, normalise_image_shape, to_images
 from .model import MCEVAEModule, ModelConfig
-from .training import TERMS, LossConfig, batch_loss, elbo_terms
+from .training import TERMS, LossConfig, batch_loss, elbo_terms, validation_loss
 
 _INFERENCE_BATCH = 512
+
+
+class _EarlyStopping:
+    """Tracks the validation loss, keeps the best weights, says when to stop."""
+
+    def __init__(self, patience):
+        self.patience = patience
+        self.best = math.inf
+        self.best_state = None
+        self.since_best = 0
+
+    def should_stop(self, epoch, module):
+        if epoch["validation_loss"] < self.best:
+            self.best, self.since_best = epoch["validation_loss"], 0
+            self.best_state = copy.deepcopy(module.state_dict())
+        else:
+            self.since_best += 1
+        return self.since_best >= self.patience
+
+    def restore_best(self, module):
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
 
 
 class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -76,6 +98,12 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         Adam's step size.
     beta : float, default=1.0
         Weight of the KL terms of z and tau.
+    validation_fraction : float or None, default=None
+        Early stopping: hold out this fraction of the images, stop when their loss
+        (the negative ELBO) has not improved for ``n_iter_no_change`` epochs, and
+        keep the weights of the best epoch. None trains for ``max_epochs``.
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
     device : str, default="auto"
         Torch device; "auto" takes CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -100,7 +128,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         Epochs run.
     history_ : list of dict
         Batch-averaged loss terms per epoch (``loss``, ``reconstruction``,
-        ``invariance``, ``kl_z``, ``kl_tau``, ``kl_c``, ``consistency``) and ``time``.
+        ``invariance``, ``kl_z``, ``kl_tau``, ``kl_c``, ``consistency``), ``time``,
+        and ``validation_loss`` with early stopping.
     n_features_in_ : int
         Pixels per image (C*H*W).
     image_shape_ : tuple
@@ -125,8 +154,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                  assign_by="centroids",
                  hidden_size=512,
                  max_epochs=30, batch_size=100, learning_rate=1e-3, beta=1.0,
-                 device="auto", random_state=None, verbose=0, image_shape=None,
-                 warm_start=False):
+                 validation_fraction=None, n_iter_no_change=5, device="auto",
+                 random_state=None, verbose=0, image_shape=None, warm_start=False):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
         self.group = group
@@ -144,6 +173,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.beta = beta
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -221,20 +252,47 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         history = list(self.history_) if reuse else []
         optimiser = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
         loss_config = self._loss_config()
+        images, canonical, held_out = self._split_validation(images, canonical)
+        stopper = _EarlyStopping(self.n_iter_no_change) if held_out is not None else None
         start = time.perf_counter()
         try:
             for _ in range(self.max_epochs):
                 epoch = _run_epoch(module, optimiser, images, canonical, loss_config,
                                    self.batch_size, device)
+                if stopper is not None:
+                    epoch["validation_loss"] = validation_loss(module, held_out, device)
                 epoch["time"] = time.perf_counter() - start
                 history.append(epoch)
                 if self.verbose:
                     print(_format_epoch(len(history), epoch), flush=True)
+                if stopper is not None and stopper.should_stop(epoch, module):
+                    break
+            else:
+                if stopper is not None:
+                    warnings.warn(f"The validation loss was still improving after "
+                                  f"max_epochs={self.max_epochs}; raise max_epochs.",
+                                  ConvergenceWarning)
         except KeyboardInterrupt:
             warnings.warn(f"Training interrupted after {len(history)} epochs; the "
                           f"model keeps the weights reached so far.", UserWarning)
+        if stopper is not None:
+            stopper.restore_best(module)
         module.eval()
         return module, history
+
+    def _split_validation(self, images, canonical):
+        """Hold out ``validation_fraction`` of the images for early stopping."""
+        if self.validation_fraction is None:
+            return images, canonical, None
+        n_held = int(round(self.validation_fraction * images.shape[0]))
+        if n_held < 1 or n_held >= images.shape[0]:
+            raise ValueError(f"validation_fraction={self.validation_fraction} leaves no "
+                             f"images to validate or to train on with "
+                             f"{images.shape[0]} images.")
+        order = torch.randperm(images.shape[0]).numpy()
+        train, held = np.sort(order[n_held:]), np.sort(order[:n_held])
+        kept = None if canonical is None else canonical[train]
+        return images[train], kept, images[held]
 
     def _config(self, images):
         return ModelConfig(image_shape=tuple(images.shape[1:]), n_clusters=self.n_clusters,
@@ -504,6 +562,12 @@ def _check_params(est):
     _check_int(est, "max_epochs", 0)
     _check_int(est, "batch_size", 1)
     _check_int(est, "verbose", 0)
+    _check_int(est, "n_iter_no_change", 1)
+    fraction = est.validation_fraction
+    if fraction is not None:
+        _check_real(est, "validation_fraction", strict=True)
+        if fraction >= 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}.")
     _check_real(est, "learning_rate", strict=True)
     if est.cluster_temperature is not None:
         _check_real(est, "cluster_temperature", strict=True)

@@ -84,3 +84,15 @@ def _unsupervised_invariance(module, x, out, config):
     weights = F.softmax(out["c_logits"], dim=1)
     target_weights = F.softmax(target["c_logits"], dim=1)
     return penalty, mutual_information(repeat(weights), target_weights)
+
+
+def validation_loss(module, images, device, batch_size=512):
+    """Mean negative ELBO of held-out images (numpy, (n, C, H, W)), at posterior means."""
+    module.eval()
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, images.shape[0], batch_size):
+            x = torch.from_numpy(images[start:start + batch_size]).to(device)
+            _, terms = elbo_terms(module, x, sample=False)
+            total += float(sum(terms.values()).sum())
+    return total / images.shape[0]
