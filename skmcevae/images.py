@@ -29,8 +29,15 @@ def to_images(X, image_shape=None, name="X"):
     if hasattr(X, "ndim") and X.ndim == 1:
         raise ValueError(f"{name} is 1-D with shape {X.shape}; pass one image per row: "
                          f"use {name}.reshape(1, -1) for a single flat image.")
-    X = check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
-                    input_name=name, estimator="MCEVAE")
+    try:
+        X = check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
+                        input_name=name, estimator="MCEVAE")
+    except (TypeError, ValueError) as error:
+        if "convert" in str(error) or "argument must be" in str(error):
+            raise TypeError(f"{name} must hold numbers (pixel values), but "
+                            f"{error}. Convert it first, e.g. with "
+                            f"np.asarray({name}, dtype=np.float32).") from None
+        raise
     shape = _resolve_shape(X, normalise_image_shape(image_shape), name)
     if min(shape[1:]) < MIN_IMAGE_SIDE:
         raise ValueError(f"Images of {shape[1]}x{shape[2]} pixels are too small: the "

@@ -9,6 +9,7 @@ code, KMeans on [z_c, z]. Prints one line of figures.
 """
 
 import argparse
+from dataclasses import replace
 import time
 
 import numpy as np
@@ -28,6 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clustering import pose_error  # noqa: E402
 
 
+class Variant(MCEVAE):
+    """MCEVAE whose loss settings can be overridden, to try a lever before exposing it."""
+
+    loss_overrides = {}
+
+    def _loss_config(self):
+        return replace(super()._loss_config(), **self.loss_overrides)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n-samples", type=int, default=2000)
@@ -35,6 +45,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--set", nargs="*", default=[], help="name=value MCEVAE params")
+    parser.add_argument("--loss-set", nargs="*", default=[],
+                        help="name=value fields of skmcevae.training.LossConfig")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -45,7 +57,9 @@ def main():
     # Fit with the encoder's weights as the assignment so that "w" reads them;
     # km_zc is what assign_by="centroids" gives.
     params = {"assign_by": "weights", **params}
-    model = MCEVAE(max_epochs=args.epochs, random_state=args.seed, **params)
+    model = Variant(max_epochs=args.epochs, random_state=args.seed, **params)
+    model.loss_overrides = {k: eval(v) for k, v in
+                            (item.split("=", 1) for item in args.loss_set)}
     start = time.perf_counter()
     model.fit(X)
     seconds = time.perf_counter() - start
@@ -64,7 +78,7 @@ def main():
     figures["km_zcz"] = clustering_accuracy(
         y, KMeans(10, n_init=10, random_state=0).fit_predict(zs))
     figures["pose_err"] = pose_error(model, X, poses, y)
-    print(" ".join(args.set), f"seed={args.seed} n={args.n_samples} epochs={args.epochs}", f"fit={seconds:.0f}s",
+    print(" ".join(args.set + args.loss_set), f"seed={args.seed} n={args.n_samples} epochs={args.epochs}", f"fit={seconds:.0f}s",
           " ".join(f"{k}={v:.3f}" for k, v in figures.items()), flush=True)
 
 
