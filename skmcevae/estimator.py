@@ -105,7 +105,9 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
     n_iter_no_change : int, default=5
         Patience of early stopping, in epochs.
     device : str, default="auto"
-        Torch device; "auto" takes CUDA when available.
+        Torch device; "auto" takes CUDA when available. Asking for "cuda" on a
+        machine without CUDA raises a ValueError. A model pickled on a GPU loads on
+        the CPU of a machine without one, with a warning.
     random_state : int, RandomState instance or None, default=None
         Seeds weights, mini-batch order and sampling; on the CPU the same seed gives
         the same model.

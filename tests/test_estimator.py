@@ -290,3 +290,13 @@ def test_weight_assignment_reads_the_encoder_weights(digits, tiny_params, temper
         np.testing.assert_allclose(np.log(w) - np.log(w).mean(1, keepdims=True),
                                    (z_c - z_c.mean(1, keepdims=True)) / temperature,
                                    rtol=1e-3, atol=1e-3)
+
+
+def test_auto_device_takes_cuda_when_available(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert estimator_module._resolve_device("auto") == "cuda"
+    assert estimator_module._resolve_device("cuda:1") == "cuda:1"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert estimator_module._resolve_device("auto") == "cpu"
+    with pytest.raises(ValueError, match="not a torch device"):
+        estimator_module._resolve_device("gpu0")
