@@ -14,9 +14,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .devices import cuda_devices, loadable_device, resolve_device
 from .groups import GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, warp
-from .images import check_unit_range, from_images, normalise_image_shape, to_images
+from .images import check_unit_range, from_images, to_images
 from .model import MCEVAEModule, ModelConfig
+from .params import check_params
 from .training import TERMS, LossConfig, batch_loss, elbo_terms, validation_loss
 
 _INFERENCE_BATCH = 512
@@ -63,7 +65,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
     invariance : {"unsupervised", "supervised"} or None, default="unsupervised"
         How the invariant code is learned: from random posed copies of each image,
         from canonical images passed to ``fit`` as ``X_canonical``, or not at all.
-    n_invariance_samples : int, default=4
+    n_invariance_samples : int, default=2
         Posed copies per image in the unsupervised invariance term (S).
     likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
         Bernoulli for images in [0, 1]; unit-variance Gaussian otherwise.
@@ -91,7 +93,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         variance); "weights" takes the encoder's mixture weights w.
     hidden_size : int, default=512
         Width of the hidden layers of the z_c and z heads.
-    max_epochs : int, default=30
+    max_epochs : int, default=45
         Passes over the data.
     batch_size : int, default=100
     learning_rate : float, default=1e-3
@@ -150,12 +152,12 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters=10, *, latent_dim=3, group="SO2",
-                 invariance="unsupervised", n_invariance_samples=4,
+                 invariance="unsupervised", n_invariance_samples=2,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
                  scale_range=0.2, consistency_weight=10.0, cluster_temperature=0.2,
                  assign_by="centroids",
                  hidden_size=512,
-                 max_epochs=30, batch_size=100, learning_rate=1e-3, beta=1.0,
+                 max_epochs=45, batch_size=100, learning_rate=1e-3, beta=1.0,
                  validation_fraction=None, n_iter_no_change=5, device="auto",
                  random_state=None, verbose=0, image_shape=None, warm_start=False):
         self.n_clusters = n_clusters
@@ -200,15 +202,15 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         self : MCEVAE
         """
-        _check_params(self)
+        check_params(self)
         images, ndim = self._validate_fit_data(X, X_canonical)
         canonical = None
         if X_canonical is not None:
             canonical, _ = to_images(X_canonical, images.shape[1:], name="X_canonical")
             self._check_values(canonical, "X_canonical")
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        with torch.random.fork_rng(devices=_cuda_devices(device)):
+        with torch.random.fork_rng(devices=cuda_devices(device)):
             torch.manual_seed(seed)
             module, history = self._train(images, canonical, device)
         self.module_ = module
@@ -516,7 +518,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
             config, weights = saved
             module = MCEVAEModule(config)
             module.load_state_dict(weights)
-            self.module_ = module.to(_loadable_device(state.get("_device", "cpu"))).eval()
+            self.module_ = module.to(loadable_device(state.get("_device", "cpu"))).eval()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -553,87 +555,3 @@ def _run_epoch(module, optimiser, images, canonical, loss_config, batch_size, de
 def _format_epoch(epoch, figures):
     terms = " ".join(f"{name}={figures[name]:.3f}" for name in TERMS)
     return f"epoch {epoch:3d} {terms} time={figures['time']:.1f}s"
-
-
-def _check_params(est):
-    """Check hyper-parameters with messages that name the fix."""
-    _check_int(est, "n_clusters", 1)
-    _check_int(est, "latent_dim", 1)
-    _check_int(est, "n_invariance_samples", 1)
-    _check_int(est, "hidden_size", 1)
-    _check_int(est, "max_epochs", 0)
-    _check_int(est, "batch_size", 1)
-    _check_int(est, "verbose", 0)
-    _check_int(est, "n_iter_no_change", 1)
-    fraction = est.validation_fraction
-    if fraction is not None:
-        _check_real(est, "validation_fraction", strict=True)
-        if fraction >= 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}.")
-    _check_real(est, "learning_rate", strict=True)
-    if est.cluster_temperature is not None:
-        _check_real(est, "cluster_temperature", strict=True)
-    for name in ("beta", "rotation_range", "translation_range", "scale_range",
-                 "consistency_weight"):
-        _check_real(est, name, strict=False)
-    _check_option(est, "group", tuple(GROUP_DIMS))
-    _check_option(est, "invariance", ("unsupervised", "supervised", None))
-    _check_option(est, "likelihood", ("bernoulli", "gaussian"))
-    _check_option(est, "assign_by", ("centroids", "weights"))
-    if not isinstance(est.device, (str, torch.device)):
-        raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', "
-                        f"got {est.device!r}.")
-    normalise_image_shape(est.image_shape)
-
-
-def _check_int(est, name, low):
-    value = getattr(est, name)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}.")
-    if value < low:
-        raise ValueError(f"{name} must be at least {low}, got {value}.")
-
-
-def _check_real(est, name, strict):
-    value = getattr(est, name)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}.")
-    if not math.isfinite(value) or value < 0 or (strict and value == 0):
-        bound = "positive" if strict else "non-negative"
-        raise ValueError(f"{name} must be a finite {bound} number, got {value}.")
-
-
-def _check_option(est, name, options):
-    value = getattr(est, name)
-    known = (value is None and None in options) or (
-        isinstance(value, str) and value in options)
-    if not known:
-        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}.")
-
-
-def _resolve_device(device):
-    name = str(device)
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={name!r} was asked for but CUDA is not available on "
-                         f"this machine; use device='cpu' or device='auto'.")
-    try:
-        torch.device(name)
-    except RuntimeError as error:
-        raise ValueError(f"device={name!r} is not a torch device: {error}") from None
-    return name
-
-
-def _loadable_device(device):
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        warnings.warn(f"This model was fitted on {device!r}, which this machine lacks; "
-                      f"it is loaded on the CPU.", UserWarning)
-        return "cpu"
-    return device
-
-
-def _cuda_devices(device):
-    if str(device).startswith("cuda"):
-        return [torch.device(device).index or 0]
-    return []

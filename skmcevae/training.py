@@ -18,7 +18,7 @@ class LossConfig:
     likelihood: str = "bernoulli"
     beta: float = 1.0
     invariance: str = "unsupervised"
-    n_samples: int = 4
+    n_samples: int = 2
     group: str = "SO2"
     rotation_range: float = math.pi / 2  # radians
     translation_range: float = 0.5  # normalised units (the image spans 2)

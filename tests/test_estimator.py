@@ -1,5 +1,4 @@
 import pickle
-import warnings
 
 import joblib
 import numpy as np
@@ -8,6 +7,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 import skmcevae.estimator as estimator_module
+from skmcevae.devices import resolve_device
 from skmcevae import MCEVAE
 from skmcevae.datasets import load_digits_images
 
@@ -294,9 +294,9 @@ def test_weight_assignment_reads_the_encoder_weights(digits, tiny_params, temper
 
 def test_auto_device_takes_cuda_when_available(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert estimator_module._resolve_device("auto") == "cuda"
-    assert estimator_module._resolve_device("cuda:1") == "cuda:1"
+    assert resolve_device("auto") == "cuda"
+    assert resolve_device("cuda:1") == "cuda:1"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert estimator_module._resolve_device("auto") == "cpu"
+    assert resolve_device("auto") == "cpu"
     with pytest.raises(ValueError, match="not a torch device"):
-        estimator_module._resolve_device("gpu0")
+        resolve_device("gpu0")

@@ -12,7 +12,6 @@ import argparse
 from dataclasses import replace
 import time
 
-import numpy as np
 import torch
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
