@@ -146,6 +146,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="1 seed, 1,000 images, 3 epochs, so2 and digits8 only")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--methods", nargs="+", default=None,
                         help="subset of methods (default: all)")
@@ -160,7 +162,7 @@ def main(argv=None):
     results = {}
     for data in args.datasets:
         rows = {}
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             X, y, poses = make_data(data, seed, args.n_samples)
             for method, model in methods(data, seed, args.epochs).items():
                 if args.methods and method not in args.methods:
