@@ -5,6 +5,7 @@ import math
 import numbers
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 import torch
@@ -19,7 +20,8 @@ from .groups import GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, warp
 from .images import check_unit_range, from_images, to_images
 from .model import MCEVAEModule, ModelConfig
 from .params import check_params
-from .training import TERMS, LossConfig, batch_loss, elbo_terms, validation_loss
+from .training import (TERMS, LossConfig, apply_in_batches, batch_loss, negative_elbo,
+                       validation_loss)
 
 _INFERENCE_BATCH = 512
 
@@ -155,9 +157,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                  invariance="unsupervised", n_invariance_samples=2,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
                  scale_range=0.2, consistency_weight=10.0, cluster_temperature=0.2,
-                 assign_by="centroids",
-                 hidden_size=512,
-                 max_epochs=45, batch_size=100, learning_rate=1e-3, beta=1.0,
+                 assign_by="centroids", hidden_size=512, max_epochs=45, batch_size=100,
+                 learning_rate=1e-3, beta=1.0,
                  validation_fraction=None, n_iter_no_change=5, device="auto",
                  random_state=None, verbose=0, image_shape=None, warm_start=False):
         self.n_clusters = n_clusters
@@ -264,7 +265,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                 epoch = _run_epoch(module, optimiser, images, canonical, loss_config,
                                    self.batch_size, device)
                 if stopper is not None:
-                    epoch["validation_loss"] = validation_loss(module, held_out, device)
+                    epoch["validation_loss"] = validation_loss(module, held_out)
                 epoch["time"] = time.perf_counter() - start
                 history.append(epoch)
                 if self.verbose:
@@ -429,11 +430,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         deterministic; the KL terms are exact.
         """
         images = self._validate_predict_data(X)
-
-        def elbo(x):
-            _, terms = elbo_terms(self.module_, x, sample=False)
-            return -sum(terms.values()).unsqueeze(1)
-        return self._batched(images, elbo)[:, 0]
+        return -self._batched(images, partial(negative_elbo, self.module_))
 
     def score(self, X, y=None):
         """Mean ELBO per image (higher is better)."""
@@ -491,15 +488,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                 "z_mean": self.latent_dim, "tau_mean": GROUP_DIMS[self.group]}[key]
 
     def _batched(self, array, fn):
-        """Apply ``fn`` to batches on the model's device; return one numpy array."""
-        self.module_.eval()
-        device = next(self.module_.parameters()).device
-        outputs = []
-        with torch.no_grad():
-            for start in range(0, array.shape[0], _INFERENCE_BATCH):
-                batch = torch.from_numpy(array[start:start + _INFERENCE_BATCH]).to(device)
-                outputs.append(fn(batch).cpu().numpy())
-        return np.concatenate(outputs, axis=0)
+        """Apply ``fn`` to batches of ``array`` on the model's device."""
+        return apply_in_batches(self.module_, array, fn, _INFERENCE_BATCH)
 
     # ------------------------------------------------------------- persistence
     def __getstate__(self):

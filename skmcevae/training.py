@@ -2,7 +2,9 @@
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -86,13 +88,28 @@ def _unsupervised_invariance(module, x, out, config):
     return penalty, mutual_information(repeat(weights), target_weights)
 
 
-def validation_loss(module, images, device, batch_size=512):
-    """Mean negative ELBO of held-out images (numpy, (n, C, H, W)), at posterior means."""
+def negative_elbo(module, x):
+    """Negative ELBO per image (B,), with the reconstruction at the posterior means."""
+    _, terms = elbo_terms(module, x, sample=False)
+    return sum(terms.values())
+
+
+def apply_in_batches(module, array, fn, batch_size=512):
+    """Apply ``fn`` to batches of ``array`` on the module's device; one numpy array.
+
+    Runs in eval mode without gradient, moving one batch at a time to the device and
+    its result back, so memory on the device holds a single batch.
+    """
     module.eval()
-    total = 0.0
+    device = next(module.parameters()).device
+    outputs = []
     with torch.no_grad():
-        for start in range(0, images.shape[0], batch_size):
-            x = torch.from_numpy(images[start:start + batch_size]).to(device)
-            _, terms = elbo_terms(module, x, sample=False)
-            total += float(sum(terms.values()).sum())
-    return total / images.shape[0]
+        for start in range(0, array.shape[0], batch_size):
+            batch = torch.from_numpy(array[start:start + batch_size]).to(device)
+            outputs.append(fn(batch).cpu().numpy())
+    return np.concatenate(outputs, axis=0)
+
+
+def validation_loss(module, images):
+    """Mean negative ELBO of held-out images (numpy, (n, C, H, W))."""
+    return float(apply_in_batches(module, images, partial(negative_elbo, module)).mean())
