@@ -20,6 +20,7 @@ from .groups import GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, warp
 from .images import check_unit_range, from_images, to_images
 from .model import MCEVAEModule, ModelConfig
 from .params import check_params
+from .threads import fit_threads, torch_threads
 from .training import (TERMS, LossConfig, apply_in_batches, batch_loss, negative_elbo,
                        validation_loss)
 
@@ -112,6 +113,9 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         Torch device; "auto" takes CUDA when available. Asking for "cuda" on a
         machine without CUDA raises a ValueError. A model pickled on a GPU loads on
         the CPU of a machine without one, with a warning.
+    mixed_precision : bool, default=False
+        Run the network passes in bfloat16 autocast (the loss terms stay in
+        float32). Worth it on GPUs with bf16 units; on most CPUs it is slower.
     random_state : int, RandomState instance or None, default=None
         Seeds weights, mini-batch order and sampling; on the CPU the same seed gives
         the same model.
@@ -142,6 +146,9 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         ``(C, H, W)`` of the training images.
     cluster_centers_ : ndarray of shape (n_clusters, n_clusters) or None
         Centres of the clusters in z_c space (``assign_by="centroids"``).
+    n_threads_ : int
+        Torch CPU threads used by the last fit: torch's count, lowered to the share
+        of the CPUs that a joblib or dask worker was given (``OMP_NUM_THREADS``).
 
     Examples
     --------
@@ -160,7 +167,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                  assign_by="centroids", hidden_size=512, max_epochs=45, batch_size=100,
                  learning_rate=1e-3, beta=1.0,
                  validation_fraction=None, n_iter_no_change=5, device="auto",
-                 random_state=None, verbose=0, image_shape=None, warm_start=False):
+                 mixed_precision=False, random_state=None, verbose=0,
+                 image_shape=None, warm_start=False):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
         self.group = group
@@ -182,6 +190,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.device = device
         self.random_state = random_state
+        self.mixed_precision = mixed_precision
         self.verbose = verbose
         self.image_shape = image_shape
         self.warm_start = warm_start
@@ -211,9 +220,11 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
             self._check_values(canonical, "X_canonical")
         device = resolve_device(self.device)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        with torch.random.fork_rng(devices=cuda_devices(device)):
+        with torch.random.fork_rng(devices=cuda_devices(device)), \
+                torch_threads(fit_threads()) as n_threads:
             torch.manual_seed(seed)
             module, history = self._train(images, canonical, device)
+            self.n_threads_ = n_threads
         self.module_ = module
         self.history_ = history
         self.n_iter_ = len(history)
@@ -257,15 +268,15 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         history = list(self.history_) if reuse else []
         optimiser = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
         loss_config = self._loss_config()
-        images, canonical, held_out = self._split_validation(images, canonical)
+        train, held_out = self._split_validation(images.shape[0])
         stopper = _EarlyStopping(self.n_iter_no_change) if held_out is not None else None
         start = time.perf_counter()
         try:
             for _ in range(self.max_epochs):
-                epoch = _run_epoch(module, optimiser, images, canonical, loss_config,
-                                   self.batch_size, device)
+                epoch = _run_epoch(module, optimiser, (images, canonical), train,
+                                   loss_config, self.batch_size, device)
                 if stopper is not None:
-                    epoch["validation_loss"] = validation_loss(module, held_out)
+                    epoch["validation_loss"] = validation_loss(module, images, held_out)
                 epoch["time"] = time.perf_counter() - start
                 history.append(epoch)
                 if self.verbose:
@@ -285,19 +296,19 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         module.eval()
         return module, history
 
-    def _split_validation(self, images, canonical):
-        """Hold out ``validation_fraction`` of the images for early stopping."""
+    def _split_validation(self, n_images):
+        """Indices of the training and the held-out images (None without early stopping).
+
+        Indices, not copies: X may be a memmap larger than memory.
+        """
         if self.validation_fraction is None:
-            return images, canonical, None
-        n_held = int(round(self.validation_fraction * images.shape[0]))
-        if n_held < 1 or n_held >= images.shape[0]:
+            return np.arange(n_images), None
+        n_held = int(round(self.validation_fraction * n_images))
+        if n_held < 1 or n_held >= n_images:
             raise ValueError(f"validation_fraction={self.validation_fraction} leaves no "
-                             f"images to validate or to train on with "
-                             f"{images.shape[0]} images.")
-        order = torch.randperm(images.shape[0]).numpy()
-        train, held = np.sort(order[n_held:]), np.sort(order[:n_held])
-        kept = None if canonical is None else canonical[train]
-        return images[train], kept, images[held]
+                             f"images to validate or to train on with {n_images} images.")
+        order = torch.randperm(n_images).numpy()
+        return np.sort(order[n_held:]), np.sort(order[:n_held])
 
     def _config(self, images):
         return ModelConfig(image_shape=tuple(images.shape[1:]), n_clusters=self.n_clusters,
@@ -312,7 +323,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                           rotation_range=math.radians(self.rotation_range),
                           translation_range=2 * self.translation_range,
                           scale_range=self.scale_range,
-                          consistency_weight=self.consistency_weight)
+                          consistency_weight=self.consistency_weight,
+                          mixed_precision=self.mixed_precision)
 
     def _fit_centroids(self, images, seed):
         """KMeans on the z_c means of the training images, for ``assign_by="centroids"``.
@@ -517,29 +529,33 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-def _run_epoch(module, optimiser, images, canonical, loss_config, batch_size, device):
-    """One pass over shuffled mini-batches; returns the mean of each loss term."""
+def _run_epoch(module, optimiser, data, rows, loss_config, batch_size, device):
+    """One pass over shuffled mini-batches of ``data[rows]``; the mean of each loss term.
+
+    ``data`` is (images, canonical images or None); one batch at a time is read from
+    them (memmaps stay on disk) and moved to the device. The loss terms are summed on
+    the device and read back once, at the end of the epoch.
+    """
     module.train()
-    order = torch.randperm(images.shape[0]).numpy()
+    order = rows[torch.randperm(len(rows)).numpy()]
     totals = dict.fromkeys(TERMS, 0.0)
-    n_seen = 0
     for start in range(0, len(order), batch_size):
         index = np.sort(order[start:start + batch_size])
-        x = torch.from_numpy(images[index]).to(device)
-        target = None if canonical is None else torch.from_numpy(canonical[index]).to(device)
+        x, target = (None if array is None else torch.from_numpy(array[index]).to(device)
+                     for array in data)
         loss, summary = batch_loss(module, x, target, loss_config)
-        if not math.isfinite(summary["loss"]):
-            raise FloatingPointError(
-                "The training loss became non-finite. Lower learning_rate, check that "
-                "X has no extreme values, or use likelihood='gaussian' for data that "
-                "are not in [0, 1].")
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         for name in TERMS:
-            totals[name] += summary[name] * len(index)
-        n_seen += len(index)
-    return {name: total / n_seen for name, total in totals.items()}
+            totals[name] = totals[name] + summary[name] * len(index)
+    means = {name: float(total) / len(order) for name, total in totals.items()}
+    if not math.isfinite(means["loss"]):
+        raise FloatingPointError(
+            "The training loss became non-finite. Lower learning_rate, check that X "
+            "has no extreme values, or use likelihood='gaussian' for data that are "
+            "not in [0, 1].")
+    return means
 
 
 def _format_epoch(epoch, figures):

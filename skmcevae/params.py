@@ -3,6 +3,7 @@
 import math
 import numbers
 
+import numpy as np
 import torch
 
 from .groups import GROUP_DIMS
@@ -37,6 +38,9 @@ def check_params(est):
     if not isinstance(est.device, (str, torch.device)):
         raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', "
                         f"got {est.device!r}.")
+    for name in ("mixed_precision", "warm_start"):
+        if not isinstance(getattr(est, name), (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {getattr(est, name)!r}.")
     normalise_image_shape(est.image_shape)
 
 

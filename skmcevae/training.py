@@ -26,11 +26,24 @@ class LossConfig:
     translation_range: float = 0.5  # normalised units (the image spans 2)
     scale_range: float = 0.2  # log-scale
     consistency_weight: float = 0.0
+    # bf16 autocast for the network passes; the loss terms stay in float32.
+    mixed_precision: bool = False
+    # One encoder pass per posed copy, as the authors' script does: slower, kept as
+    # the speed benchmark's baseline.
+    loop_copies: bool = False
 
 
-def elbo_terms(module, x, sample=True):
+def network_precision(x, config):
+    """Autocast context for the network passes on x's device."""
+    return torch.autocast(x.device.type, dtype=torch.bfloat16,
+                          enabled=config.mixed_precision)
+
+
+def elbo_terms(module, x, sample=True, config=None):
     """Forward pass and the per-sample ELBO terms, each (B,)."""
-    out = module(x, sample=sample)
+    with network_precision(x, config or LossConfig()):
+        out = module(x, sample=sample)
+    out = {key: value.float() for key, value in out.items()}
     terms = {
         "reconstruction": reconstruction_error(out["reconstruction"], x,
                                                module.config.likelihood),
@@ -42,8 +55,11 @@ def elbo_terms(module, x, sample=True):
 
 
 def batch_loss(module, x, x_canonical, config):
-    """Scalar training loss and the batch means of its terms (floats)."""
-    out, terms = elbo_terms(module, x)
+    """Scalar training loss and the batch means of its terms (0-d tensors).
+
+    The terms stay on the device, so a training step never waits for the host.
+    """
+    out, terms = elbo_terms(module, x, config=config)
     invariance = torch.zeros_like(terms["reconstruction"])
     consistency = x.new_zeros(())
     if config.invariance == "supervised":
@@ -53,39 +69,54 @@ def batch_loss(module, x, x_canonical, config):
     per_sample = (terms["reconstruction"] + invariance + terms["kl_c"]
                   + config.beta * (terms["kl_z"] + terms["kl_tau"]))
     loss = per_sample.mean() - config.consistency_weight * consistency
-    summary = {name: float(value.detach().mean()) for name, value in terms.items()}
-    summary.update(loss=float(loss.detach()), invariance=float(invariance.detach().mean()),
-                   consistency=float(consistency.detach()))
+    summary = {name: value.detach().mean() for name, value in terms.items()}
+    summary.update(loss=loss.detach(), invariance=invariance.detach().mean(),
+                   consistency=consistency.detach())
     return loss, summary
 
 
 def _unsupervised_invariance(module, x, out, config):
     """Invariance penalty (B,) and cluster mutual information over S posed copies.
 
-    The S copies g.x of each image are encoded in one batched pass without gradient:
-    they are the targets that the codes of x must match.
+    The copies g.x are encoded without gradient: they are the targets that the codes
+    of x must match.
     """
     s = config.n_samples
-    copies = x.repeat_interleave(s, dim=0)  # (B, C, H, W) -> (B*S, C, H, W)
-    poses = sample_poses(copies.shape[0], config.group, config.rotation_range,
-                         config.translation_range, config.scale_range, None,
-                         device=x.device)
-    copies = warp(copies, poses_to_matrix(poses).to(x.dtype))
-    with torch.no_grad():
-        target = module.encode(copies)
-        target_canonical = module.decode_canonical(target["c_mean"], target["z_mean"])
+    target = _encode_copies(module, x, config)  # each (B*S, ...), copy s of image b at b*S+s
 
     def repeat(t):
         return t.repeat_interleave(s, dim=0)  # (B, ...) -> (B*S, ...)
 
     penalty = (code_distance(repeat(out["z_mean"]), target["z_mean"])
                + code_distance(repeat(out["c_mean"]), target["c_mean"])
-               + reconstruction_error(repeat(out["canonical"]), target_canonical,
+               + reconstruction_error(repeat(out["canonical"]), target["canonical"],
                                       config.likelihood))
     penalty = penalty.view(-1, s).mean(1)  # (B*S,) -> (B, S) -> (B,)
     weights = F.softmax(out["c_logits"], dim=1)
     target_weights = F.softmax(target["c_logits"], dim=1)
     return penalty, mutual_information(repeat(weights), target_weights)
+
+
+def _encode_copies(module, x, config):
+    """Codes and canonical images of S posed copies of each image, laid out (B*S, ...)."""
+    s = config.n_samples
+    if not config.loop_copies:
+        # All B*S copies in one batched pass.
+        return _encode_posed(module, x.repeat_interleave(s, dim=0), config)
+    parts = [_encode_posed(module, x, config) for _ in range(s)]
+    return {key: torch.stack([part[key] for part in parts], dim=1).flatten(0, 1)
+            for key in parts[0]}  # S x (B, ...) -> (B, S, ...) -> (B*S, ...)
+
+
+def _encode_posed(module, x, config):
+    poses = sample_poses(x.shape[0], config.group, config.rotation_range,
+                         config.translation_range, config.scale_range, None,
+                         device=x.device)
+    copies = warp(x, poses_to_matrix(poses).to(x.dtype))
+    with torch.no_grad(), network_precision(x, config):
+        target = module.encode(copies)
+        target["canonical"] = module.decode_canonical(target["c_mean"], target["z_mean"])
+    return {key: value.float() for key, value in target.items()}
 
 
 def negative_elbo(module, x):
@@ -94,22 +125,27 @@ def negative_elbo(module, x):
     return sum(terms.values())
 
 
-def apply_in_batches(module, array, fn, batch_size=512):
-    """Apply ``fn`` to batches of ``array`` on the module's device; one numpy array.
+def apply_in_batches(module, array, fn, batch_size=512, index=None):
+    """Apply ``fn`` to batches of ``array`` (or of its rows ``index``); one numpy array.
 
-    Runs in eval mode without gradient, moving one batch at a time to the device and
-    its result back, so memory on the device holds a single batch.
+    Runs in eval mode without gradient, reading one batch at a time from ``array``
+    (a memmap stays on disk) onto the module's device and its result back, so memory
+    holds a single batch.
     """
     module.eval()
     device = next(module.parameters()).device
+    n = array.shape[0] if index is None else len(index)
     outputs = []
     with torch.no_grad():
-        for start in range(0, array.shape[0], batch_size):
-            batch = torch.from_numpy(array[start:start + batch_size]).to(device)
+        for start in range(0, n, batch_size):
+            rows = slice(start, start + batch_size)
+            batch = array[rows] if index is None else array[index[rows]]
+            batch = torch.from_numpy(np.array(batch)).to(device)  # memmaps may be read-only
             outputs.append(fn(batch).cpu().numpy())
     return np.concatenate(outputs, axis=0)
 
 
-def validation_loss(module, images):
-    """Mean negative ELBO of held-out images (numpy, (n, C, H, W))."""
-    return float(apply_in_batches(module, images, partial(negative_elbo, module)).mean())
+def validation_loss(module, images, index=None):
+    """Mean negative ELBO of the held-out images ``images[index]`` ((n, C, H, W))."""
+    losses = apply_in_batches(module, images, partial(negative_elbo, module), index=index)
+    return float(losses.mean())

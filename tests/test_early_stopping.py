@@ -13,7 +13,7 @@ def _scripted_validation(monkeypatch, losses, snapshots):
     """Make the validation loss follow ``losses``; keep the weights at each epoch."""
     calls = iter(losses)
 
-    def scripted(module, images):
+    def scripted(module, images, index):
         snapshots.append(copy.deepcopy(module.state_dict()))
         return next(calls)
 
