@@ -8,27 +8,22 @@ benchmarks/results/clustering[-quick].md.
 """
 
 import argparse
-import datetime
 import math
-import platform
 import resource
-import shlex
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import make_pipeline
 
-import skmcevae
 from skmcevae import MCEVAE
 from skmcevae.datasets import load_digits_images, load_mnist, random_poses
 from skmcevae.metrics import clustering_accuracy, clusters_used
+
+from common import header, write_report
 
 # name: (source, group of the data, rotation range in degrees, shift fraction)
 DATASETS = {
@@ -173,26 +168,17 @@ def main(argv=None):
                     f"{k}={v:.3f}" for k, v in row.items()), flush=True)
         for method, method_rows in rows.items():
             results[(data, method)] = summarise(method_rows)
-    report = header(args, argv) + table(results) + "\n"
-    print(report)
-    default = "clustering-quick.md" if args.quick else "clustering.md"
-    path = Path(args.output or Path(__file__).parent / "results" / default)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(report)
-    print(f"written to {path}")
+    report = report_header(args, argv) + table(results) + "\n"
+    write_report(report, args.output,
+                 "clustering-quick.md" if args.quick else "clustering.md")
 
 
-def header(args, argv):
-    command = "python benchmarks/clustering.py " + shlex.join(argv if argv is not None
-                                                              else sys.argv[1:])
-    return (f"# Clustering benchmark\n\n- date: {datetime.date.today()}\n"
-            f"- command: `{command.strip()}`\n"
-            f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
-            f"{torch.get_num_threads()} torch threads, torch {torch.__version__}\n"
-            f"- skmcevae {skmcevae.__version__}; seeds: {args.seeds}; images: "
-            f"{args.n_samples}; MCEVAE epochs: {args.epochs or 'default'}\n"
-            f"- mean ± std over seeds; fit_s is wall time of fit_predict; peak_rss_gb is "
-            f"the process peak so far (monotone)\n\n")
+def report_header(args, argv):
+    return header("Clustering benchmark", "clustering.py", argv, [
+        f"- seeds: {args.seeds}; images: {args.n_samples}; MCEVAE epochs: "
+        f"{args.epochs or 'default'}",
+        "- mean ± std over seeds; fit_s is wall time of fit_predict; peak_rss_gb is "
+        "the process peak so far (monotone)"])
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ from .threads import fit_threads, torch_threads
 from .training import (TERMS, LossConfig, apply_in_batches, batch_loss, negative_elbo,
                        validation_loss)
 
-_INFERENCE_BATCH = 512
+# Measured fastest on a 2-core CPU for 28x28 images (benchmarks/results/speed-cpu.md).
+_INFERENCE_BATCH = 128
 
 
 class _EarlyStopping:

@@ -12,6 +12,7 @@ from .groups import poses_to_matrix, sample_poses, warp
 from .losses import (code_distance, kl_mixture, kl_standard_normal,
                      mutual_information, reconstruction_error)
 
+COPY_PASS = (128, 8192)  # images per no-grad pass over the copies: (CPU, CUDA)
 TERMS = ("loss", "reconstruction", "invariance", "kl_z", "kl_tau", "kl_c", "consistency")
 
 
@@ -101,8 +102,13 @@ def _encode_copies(module, x, config):
     """Codes and canonical images of S posed copies of each image, laid out (B*S, ...)."""
     s = config.n_samples
     if not config.loop_copies:
-        # All B*S copies in one batched pass.
-        return _encode_posed(module, x.repeat_interleave(s, dim=0), config)
+        # All B*S copies batched, in passes of at most COPY_PASS images: on a CPU,
+        # passes of more than about 128 images ran slower (their activations leave the
+        # cache and are allocated afresh), so there batching only saves Python calls.
+        copies = x.repeat_interleave(s, dim=0)
+        size = COPY_PASS[x.device.type == "cuda"]
+        parts = [_encode_posed(module, chunk, config) for chunk in copies.split(size)]
+        return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
     parts = [_encode_posed(module, x, config) for _ in range(s)]
     return {key: torch.stack([part[key] for part in parts], dim=1).flatten(0, 1)
             for key in parts[0]}  # S x (B, ...) -> (B, S, ...) -> (B*S, ...)
