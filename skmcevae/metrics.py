@@ -38,9 +38,24 @@ def clustering_accuracy(y_true, y_pred):
 
 
 def clusters_used(y_pred):
-    """Number of distinct clusters that received at least one sample."""
+    """Number of distinct clusters that received at least one sample.
+
+    Parameters
+    ----------
+    y_pred : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    n_clusters : int
+
+    Examples
+    --------
+    >>> clusters_used([3, 3, 0, 7])
+    3
+    """
     return int(np.unique(np.asarray(y_pred)).size)
 
 
-#: Scorer for ``GridSearchCV(..., scoring=clustering_accuracy_scorer)``.
+#: Scorer for ``GridSearchCV(..., scoring=clustering_accuracy_scorer)``: true labels
+#: passed to ``fit(X, y)`` are compared with ``predict(X)`` by :func:`clustering_accuracy`.
 clustering_accuracy_scorer = make_scorer(clustering_accuracy)

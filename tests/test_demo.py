@@ -1,11 +1,34 @@
-from skmcevae.__main__ import main
+import pytest
+
+from skmcevae.__main__ import PICTURES, main
 
 
-def test_demo_prints_mcevae_beside_kmeans(capsys):
-    assert main(["demo", "--dataset", "digits", "--n-samples", "120", "--epochs", "1"]) == 0
+def test_demo_prints_mcevae_beside_kmeans_and_writes_pictures(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    folder = tmp_path / "pictures"
+    assert main(["demo", "--dataset", "digits", "--n-samples", "120", "--epochs", "1",
+                 "--output-dir", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "scikit-learn digits 8x8: 120 images" in out
     rows = [line for line in out.splitlines() if line.startswith(("MCEVAE", "KMeans"))]
     assert len(rows) == 2
     accuracy = float(rows[0].split()[1])
     assert 0 < accuracy <= 1
+    assert sorted(p.name for p in folder.iterdir()) == sorted(PICTURES)
+    assert all(p.stat().st_size > 5000 for p in folder.iterdir())
+    assert f"pictures written to {folder}/" in out
+
+
+def test_demo_without_pictures_writes_nothing(capsys, tmp_path):
+    folder = tmp_path / "none"
+    assert main(["demo", "--dataset", "digits", "--n-samples", "60", "--epochs", "1",
+                 "--output-dir", str(folder), "--no-pictures"]) == 0
+    assert not folder.exists() and "pictures" not in capsys.readouterr().out
+
+
+def test_demo_help_names_its_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--dataset", "--group", "--epochs", "--output-dir"):
+        assert option in out

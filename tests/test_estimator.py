@@ -189,14 +189,6 @@ def test_warm_start_continues_training(digits, tiny_params):
     assert cold.n_iter_ == 2
 
 
-def test_verbose_prints_one_line_per_epoch(digits, tiny_params, capsys):
-    MCEVAE(**dict(tiny_params, verbose=1)).fit(digits[0])
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("epoch   1") and "kl_c=" in lines[0]
-    MCEVAE(**tiny_params).fit(digits[0])
-    assert capsys.readouterr().out == ""
-
-
 def test_joblib_and_pickle_round_trip(fitted, digits, tmp_path):
     X = digits[0]
     path = tmp_path / "model.joblib"

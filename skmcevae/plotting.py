@@ -1,0 +1,197 @@
+"""Pictures of what a fitted :class:`~skmcevae.MCEVAE` learned (needs matplotlib).
+
+Every function takes a fitted estimator (and data where it needs some) and returns a
+:class:`matplotlib.figure.Figure`, made without pyplot so nothing global changes;
+save it with ``fig.savefig("name.png")``. Install with ``pip install skmcevae[plots]``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from skmcevae import MCEVAE
+>>> from skmcevae.plotting import plot_history
+>>> X = np.random.default_rng(0).random((40, 64))
+>>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+>>> fig = plot_history(model)
+>>> [ax.get_title() for ax in fig.axes][:2]
+['loss', 'reconstruction']
+"""
+
+import math
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.utils.validation import check_is_fitted
+
+from .groups import GROUP_DIMS
+from .training import TERMS
+
+
+def _figure(**kwargs):
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("skmcevae.plotting needs matplotlib: pip install "
+                          "matplotlib (or skmcevae[plots]).") from None
+    return Figure(**kwargs)
+
+
+def _as_pictures(model, X):
+    """Images in the model's layout -> (n, H, W) or (n, H, W, 3) for imshow."""
+    c, h, w = model.image_shape_
+    images = np.asarray(X, dtype=np.float32).reshape(-1, c, h, w)
+    if c == 3:
+        return np.clip(images.transpose(0, 2, 3, 1), 0, 1)  # (n, 3, H, W) -> (n, H, W, 3)
+    return images[:, 0]
+
+
+def _image_grid(rows, row_labels, title):
+    """A grid of pictures: ``rows`` is a list of (n_i, H, W[, 3]) arrays."""
+    n_cols = max(1, max(len(r) for r in rows))
+    fig = _figure(figsize=(0.9 * n_cols + 1.2, 0.9 * len(rows) + 0.6), layout="constrained")
+    axes = fig.subplots(len(rows), n_cols, squeeze=False)
+    for i, (pictures, label) in enumerate(zip(rows, row_labels)):
+        for j, ax in enumerate(axes[i]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < len(pictures):
+                ax.imshow(pictures[j], cmap="gray", vmin=0, vmax=1)
+            else:
+                ax.set_axis_off()
+        axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center")
+    fig.suptitle(title)
+    return fig
+
+
+def _without_pose(model, codes):
+    """Codes from ``transform`` with the pose set to the identity (tau = 0)."""
+    codes = codes.copy()
+    pose = GROUP_DIMS[model.group]
+    if pose:
+        codes[:, -pose:] = 0
+    return codes
+
+
+def canonical_images(model, X):
+    """The decoder's pose-free picture of each image of X, in the model's layout."""
+    return model.inverse_transform(_without_pose(model, model.transform(X)))
+
+
+def plot_canonical_by_cluster(model, X, n_per_cluster=8):
+    """What each cluster is: the canonical (pose-free) images of its members.
+
+    Parameters
+    ----------
+    model : fitted MCEVAE
+    X : array-like of images, as accepted by ``model.predict``
+    n_per_cluster : int, default=8
+        Members shown per cluster (row), the most confident first.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    check_is_fitted(model)
+    proba = model.predict_proba(X)
+    labels = proba.argmax(1)
+    canonical = _as_pictures(model, canonical_images(model, X))
+    rows, names = [], []
+    for k in range(model.n_clusters):
+        members = np.flatnonzero(labels == k)
+        members = members[np.argsort(-proba[members, k])][:n_per_cluster]
+        rows.append(canonical[members])
+        names.append(f"{k} ({np.sum(labels == k)})")
+    return _image_grid(rows, names, "canonical images per cluster (cluster, size)")
+
+
+def plot_reconstructions(model, X, n_images=8):
+    """Inputs beside their canonical image and their reconstruction."""
+    check_is_fitted(model)
+    X = np.asarray(X)[:n_images]
+    codes = model.transform(X)
+    rows = [_as_pictures(model, X),
+            _as_pictures(model, model.inverse_transform(_without_pose(model, codes))),
+            _as_pictures(model, model.inverse_transform(codes))]
+    return _image_grid(rows, ["input", "canonical", "reconstruction"],
+                       "inputs, canonical images and reconstructions")
+
+
+def plot_samples(model, n_per_cluster=8, random_state=0):
+    """Canonical images drawn from the prior of each cluster."""
+    check_is_fitted(model)
+    rows = [_as_pictures(model, model.sample(n_per_cluster, cluster=k,
+                                             random_state=random_state)[0])
+            for k in range(model.n_clusters)]
+    return _image_grid(rows, [str(k) for k in range(model.n_clusters)],
+                       "samples from each cluster's prior")
+
+
+def plot_latent(model, X, y=None):
+    """The cluster and style code [z_c, z] in 2-D (PCA), coloured by cluster.
+
+    With true labels ``y`` a second panel colours the same points by label.
+    """
+    check_is_fitted(model)
+    codes = model.transform(X)[:, :model.n_clusters + model.latent_dim]
+    points = PCA(2, random_state=0).fit_transform(codes)
+    colourings = [("predicted cluster", model.predict(X))]
+    if y is not None:
+        colourings.append(("true label", np.asarray(y)))
+    fig = _figure(figsize=(5 * len(colourings), 4.5), layout="constrained")
+    for ax, (name, colour) in zip(fig.subplots(1, len(colourings), squeeze=False)[0],
+                                  colourings):
+        scatter = ax.scatter(points[:, 0], points[:, 1], c=colour, cmap="tab10", s=6)
+        ax.legend(*scatter.legend_elements(), title=name, fontsize="small",
+                  loc="best", markerscale=0.8)
+        ax.set_xlabel("PC 1 of [z_c, z]")
+        ax.set_ylabel("PC 2")
+        ax.set_title(f"latent code by {name}")
+    return fig
+
+
+def plot_pose(model, X, true_angle):
+    """Predicted rotation against the true one, in degrees, one colour per cluster.
+
+    Each cluster's canonical image may sit at its own angle, so the points of a
+    cluster lie on a line parallel to the diagonal, offset by that angle.
+
+    Parameters
+    ----------
+    model : fitted MCEVAE with a group that rotates (SO2, SE2, SIM2)
+    X : array-like of images
+    true_angle : array-like of shape (n_samples,)
+        The true rotations in degrees, e.g. ``random_poses(...)[1][:, 0]``.
+    """
+    check_is_fitted(model)
+    if model.group is None:
+        raise ValueError("plot_pose needs a model with a pose: group is None.")
+    theta = np.degrees(model.transform(X)[:, model.n_clusters + model.latent_dim])
+    theta = (theta + 180) % 360 - 180
+    fig = _figure(figsize=(5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter(np.asarray(true_angle), theta, c=model.predict(X), cmap="tab10", s=6)
+    ax.set_xlabel("true angle (degrees)")
+    ax.set_ylabel("predicted angle (degrees)")
+    ax.set_title("pose: predicted against true")
+    return fig
+
+
+def plot_history(model):
+    """Each loss term per epoch (and the validation loss with early stopping)."""
+    check_is_fitted(model)
+    if not model.history_:
+        raise ValueError("The model has no training history: it was fitted with "
+                         "max_epochs=0.")
+    names = list(TERMS) + (["validation_loss"] if "validation_loss" in model.history_[0]
+                           else [])
+    n_cols = 4
+    fig = _figure(figsize=(3 * n_cols, 2.4 * math.ceil(len(names) / n_cols)),
+                  layout="constrained")
+    axes = fig.subplots(math.ceil(len(names) / n_cols), n_cols, squeeze=False).ravel()
+    epochs = np.arange(1, len(model.history_) + 1)
+    for ax, name in zip(axes, names):
+        ax.plot(epochs, [epoch[name] for epoch in model.history_], marker=".")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+    for ax in axes[len(names):]:
+        ax.set_axis_off()
+    return fig

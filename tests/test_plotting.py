@@ -1,0 +1,85 @@
+"""Each picture renders to a PNG that is not blank."""
+
+import io
+
+import numpy as np
+import pytest
+
+from skmcevae import MCEVAE, plotting
+from skmcevae.datasets import random_poses
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+from matplotlib.image import imread  # noqa: E402
+
+
+def _png_pixels(fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=60)
+    buffer.seek(0)
+    return imread(buffer)[..., :3]  # (H, W, RGBA) -> RGB in [0, 1]
+
+
+def _assert_not_blank(fig):
+    pixels = _png_pixels(fig)
+    # A blank canvas is one colour; a drawn one has dark ink on a light page.
+    assert pixels.std() > 0.05
+    assert (pixels.mean(-1) < 0.5).mean() > 0.005
+
+
+@pytest.fixture(scope="module")
+def posed(digits):
+    X, angles = random_poses(digits[0], "SO2", random_state=0)
+    return X, digits[1], angles[:, 0]
+
+
+def test_canonical_by_cluster(fitted, posed):
+    fig = plotting.plot_canonical_by_cluster(fitted, posed[0], n_per_cluster=5)
+    assert len(fig.axes) == fitted.n_clusters * 5
+    _assert_not_blank(fig)
+
+
+def test_reconstructions(fitted, posed):
+    fig = plotting.plot_reconstructions(fitted, posed[0], n_images=6)
+    assert len(fig.axes) == 3 * 6
+    _assert_not_blank(fig)
+
+
+def test_samples(fitted):
+    fig = plotting.plot_samples(fitted, n_per_cluster=4)
+    assert len(fig.axes) == fitted.n_clusters * 4
+    _assert_not_blank(fig)
+
+
+def test_latent_with_and_without_labels(fitted, posed):
+    assert len(plotting.plot_latent(fitted, posed[0]).axes) == 1
+    fig = plotting.plot_latent(fitted, posed[0], posed[1])
+    assert len(fig.axes) == 2
+    _assert_not_blank(fig)
+
+
+def test_pose(fitted, posed):
+    fig = plotting.plot_pose(fitted, posed[0], posed[2])
+    _assert_not_blank(fig)
+    offsets = fig.axes[0].collections[0].get_offsets()
+    np.testing.assert_allclose(offsets[:, 0], posed[2])
+
+
+def test_pose_needs_a_group(digits, tiny_params):
+    model = MCEVAE(**dict(tiny_params, group=None, max_epochs=1)).fit(digits[0])
+    with pytest.raises(ValueError, match="group is None"):
+        plotting.plot_pose(model, digits[0], np.zeros(60))
+
+
+def test_history(fitted):
+    fig = plotting.plot_history(fitted)
+    line = fig.axes[0].get_lines()[0]
+    np.testing.assert_allclose(line.get_ydata(), [e["loss"] for e in fitted.history_])
+    _assert_not_blank(fig)
+
+
+def test_canonical_images_remove_the_pose(fitted, posed):
+    codes = fitted.transform(posed[0])
+    canonical = plotting.canonical_images(fitted, posed[0])
+    codes[:, -1] = 0
+    np.testing.assert_allclose(canonical, fitted.inverse_transform(codes), atol=1e-6)
