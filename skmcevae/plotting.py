@@ -25,6 +25,9 @@ from sklearn.utils.validation import check_is_fitted
 from .groups import GROUP_DIMS
 from .training import TERMS
 
+__all__ = ["canonical_images", "plot_canonical_by_cluster", "plot_reconstructions",
+           "plot_samples", "plot_latent", "plot_pose", "plot_history"]
+
 
 def _figure(**kwargs):
     try:
@@ -72,7 +75,27 @@ def _without_pose(model, codes):
 
 
 def canonical_images(model, X):
-    """The decoder's pose-free picture of each image of X, in the model's layout."""
+    """The decoder's pose-free picture of each image of X.
+
+    Parameters
+    ----------
+    model : fitted MCEVAE
+    X : array-like of images, as accepted by ``model.transform``
+
+    Returns
+    -------
+    images : ndarray in the fitted X's layout
+        ``inverse_transform`` of the codes of X with the pose set to the identity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmcevae import MCEVAE
+    >>> X = np.random.default_rng(0).random((40, 64))
+    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> canonical_images(model, X).shape
+    (40, 64)
+    """
     return model.inverse_transform(_without_pose(model, model.transform(X)))
 
 
@@ -89,6 +112,17 @@ def plot_canonical_by_cluster(model, X, n_per_cluster=8):
     Returns
     -------
     fig : matplotlib.figure.Figure
+        One row per cluster, labelled with its index and size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmcevae import MCEVAE
+    >>> X = np.random.default_rng(0).random((40, 64))
+    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> fig = plot_canonical_by_cluster(model, X, n_per_cluster=4)
+    >>> len(fig.axes)
+    8
     """
     check_is_fitted(model)
     proba = model.predict_proba(X)
@@ -104,7 +138,29 @@ def plot_canonical_by_cluster(model, X, n_per_cluster=8):
 
 
 def plot_reconstructions(model, X, n_images=8):
-    """Inputs beside their canonical image and their reconstruction."""
+    """Inputs beside their canonical image and their reconstruction.
+
+    Parameters
+    ----------
+    model : fitted MCEVAE
+    X : array-like of images
+    n_images : int, default=8
+        The first ``n_images`` of X are drawn, one per column.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Three rows: input, canonical image, reconstruction.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmcevae import MCEVAE
+    >>> X = np.random.default_rng(0).random((40, 64))
+    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> len(plot_reconstructions(model, X, n_images=5).axes)
+    15
+    """
     check_is_fitted(model)
     X = np.asarray(X)[:n_images]
     codes = model.transform(X)
@@ -116,7 +172,28 @@ def plot_reconstructions(model, X, n_images=8):
 
 
 def plot_samples(model, n_per_cluster=8, random_state=0):
-    """Canonical images drawn from the prior of each cluster."""
+    """Canonical images drawn from the prior of each cluster.
+
+    Parameters
+    ----------
+    model : fitted MCEVAE
+    n_per_cluster : int, default=8
+    random_state : int, RandomState instance or None, default=0
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One row per cluster.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmcevae import MCEVAE
+    >>> X = np.random.default_rng(0).random((40, 64))
+    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> len(plot_samples(model, n_per_cluster=3).axes)
+    6
+    """
     check_is_fitted(model)
     rows = [_as_pictures(model, model.sample(n_per_cluster, cluster=k,
                                              random_state=random_state)[0])
@@ -128,7 +205,25 @@ def plot_samples(model, n_per_cluster=8, random_state=0):
 def plot_latent(model, X, y=None):
     """The cluster and style code [z_c, z] in 2-D (PCA), coloured by cluster.
 
-    With true labels ``y`` a second panel colours the same points by label.
+    Parameters
+    ----------
+    model : fitted MCEVAE
+    X : array-like of images
+    y : array-like of shape (n_samples,) or None, default=None
+        True labels; when given, a second panel colours the same points by them.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmcevae import MCEVAE
+    >>> X = np.random.default_rng(0).random((40, 64))
+    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> len(plot_latent(model, X, y=np.arange(40) % 2).axes)
+    2
     """
     check_is_fitted(model)
     codes = model.transform(X)[:, :model.n_clusters + model.latent_dim]
@@ -160,6 +255,20 @@ def plot_pose(model, X, true_angle):
     X : array-like of images
     true_angle : array-like of shape (n_samples,)
         The true rotations in degrees, e.g. ``random_poses(...)[1][:, 0]``.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmcevae import MCEVAE
+    >>> X = np.random.default_rng(0).random((40, 64))
+    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> fig = plot_pose(model, X, true_angle=np.zeros(40))
+    >>> fig.axes[0].get_xlabel()
+    'true angle (degrees)'
     """
     check_is_fitted(model)
     if model.group is None:
@@ -176,7 +285,17 @@ def plot_pose(model, X, true_angle):
 
 
 def plot_history(model):
-    """Each loss term per epoch (and the validation loss with early stopping)."""
+    """Each loss term per epoch (and the validation loss with early stopping).
+
+    Parameters
+    ----------
+    model : fitted MCEVAE
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One panel per term of ``model.history_``.
+    """
     check_is_fitted(model)
     if not model.history_:
         raise ValueError("The model has no training history: it was fitted with "
