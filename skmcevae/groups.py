@@ -125,13 +125,13 @@ def sample_poses(n, group, rotation_range, translation_range, scale_range, gener
     ``[-scale_range, scale_range]``; entries that ``group`` lacks are zero.
     """
     group_dim(group)
+    shifts = group in ("SE2", "SIM2")
+    spans = (rotation_range if group is not None else 0.0,
+             translation_range if shifts else 0.0, translation_range if shifts else 0.0,
+             scale_range if group == "SIM2" else 0.0)
     uniform = torch.rand(n, 4, generator=generator, device=device) * 2 - 1
-    ranges = torch.tensor([rotation_range, translation_range, translation_range,
-                           scale_range], device=device)
-    mask = torch.tensor([group is not None, group in ("SE2", "SIM2"),
-                         group in ("SE2", "SIM2"), group == "SIM2"],
-                        dtype=uniform.dtype, device=device)
-    return uniform * ranges * mask
+    # Python scalars times device columns: no tensor is built on the host and copied.
+    return torch.stack([uniform[:, i] * span for i, span in enumerate(spans)], dim=1)
 
 
 def poses_to_matrix(poses):

@@ -13,7 +13,7 @@ from dataclasses import replace
 import time
 
 import torch
-from sklearn.cluster import KMeans
+from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 from sklearn.mixture import GaussianMixture
 
 import sys
@@ -46,6 +46,11 @@ def main():
     parser.add_argument("--set", nargs="*", default=[], help="name=value MCEVAE params")
     parser.add_argument("--loss-set", nargs="*", default=[],
                         help="name=value fields of skmcevae.training.LossConfig")
+    parser.add_argument("--warmup-epochs", type=int, default=0,
+                        help="first train this many epochs with --warmup-set, then "
+                             "the rest with warm_start")
+    parser.add_argument("--warmup-set", nargs="*", default=[],
+                        help="name=value MCEVAE params for the warm-up epochs")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -60,6 +65,12 @@ def main():
     model.loss_overrides = {k: eval(v) for k, v in
                             (item.split("=", 1) for item in args.loss_set)}
     start = time.perf_counter()
+    if args.warmup_epochs:
+        warmup = {k: eval(v) for k, v in (item.split("=", 1) for item in args.warmup_set)}
+        final = {k: model.get_params()[k] for k in warmup}
+        model.set_params(max_epochs=args.warmup_epochs, **warmup).fit(X)
+        model.set_params(max_epochs=args.epochs - args.warmup_epochs, warm_start=True,
+                         **final)
     model.fit(X)
     seconds = time.perf_counter() - start
     Z = model.transform(X)
@@ -76,8 +87,16 @@ def main():
         .fit(zc).predict(zc))
     figures["km_zcz"] = clustering_accuracy(
         y, KMeans(10, n_init=10, random_state=0).fit_predict(zs))
+    for name, codes in (("zc", zc), ("zcz", zs)):
+        spectral = SpectralClustering(10, affinity="nearest_neighbors", n_neighbors=10,
+                                      random_state=0).fit_predict(codes)
+        figures[f"spectral_{name}"] = clustering_accuracy(y, spectral)
+        figures[f"ward_{name}"] = clustering_accuracy(
+            y, AgglomerativeClustering(10).fit_predict(codes))
     figures["pose_err"] = pose_error(model, X, poses, y)
-    print(" ".join(args.set + args.loss_set), f"seed={args.seed} n={args.n_samples} epochs={args.epochs}", f"fit={seconds:.0f}s",
+    warm = (f"warmup {args.warmup_epochs} epochs {' '.join(args.warmup_set)};"
+            if args.warmup_epochs else "")
+    print(warm, " ".join(args.set + args.loss_set), f"seed={args.seed} n={args.n_samples} epochs={args.epochs}", f"fit={seconds:.0f}s",
           " ".join(f"{k}={v:.3f}" for k, v in figures.items()), flush=True)
 
 
