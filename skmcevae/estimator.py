@@ -224,20 +224,20 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
             self._check_values(canonical, "X_canonical")
         device = resolve_device(self.device)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        with torch.random.fork_rng(devices=cuda_devices(device)), \
-                torch_threads(fit_threads()) as n_threads:
-            torch.manual_seed(seed)
-            module, history = self._train(images, canonical, device)
-            self.n_threads_ = n_threads
-        self.module_ = module
-        self.history_ = history
-        self.n_iter_ = len(history)
-        self.image_shape_ = images.shape[1:]
-        self.n_features_in_ = int(np.prod(images.shape[1:]))
-        self._input_ndim = ndim
-        self._device = device
-        self._fit_centroids(images, seed)
-        self.labels_ = self._predict_proba(images).argmax(1)
+        with torch_threads(fit_threads()) as n_threads:
+            with torch.random.fork_rng(devices=cuda_devices(device)):
+                torch.manual_seed(seed)
+                module, history = self._train(images, canonical, device)
+            self.module_ = module
+            self.history_ = history
+            self.n_iter_ = len(history)
+            self.image_shape_ = images.shape[1:]
+            self.n_features_in_ = int(np.prod(images.shape[1:]))
+            self._input_ndim = ndim
+            self._device = device
+            self._fit_centroids(images, seed)
+            self.labels_ = self._predict_proba(images).argmax(1)
+        self.n_threads_ = n_threads
         self._warn_on_empty_clusters()
         return self
 
