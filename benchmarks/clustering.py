@@ -13,6 +13,7 @@ import resource
 import time
 
 import numpy as np
+import torch
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
@@ -46,14 +47,17 @@ def make_data(name, seed, n_samples):
     return X, y, poses
 
 
-def model_group(name):
-    """The group MCEVAE is told to factor out: SE2 for shifted data, else default."""
+def model_group(name, group="auto"):
+    """The group MCEVAE is told to factor out: by default SE2 for shifted data, else
+    SO2; ``group`` other than "auto" overrides it ("None" for no pose)."""
+    if group != "auto":
+        return None if group == "None" else group
     return "SE2" if DATASETS[name][1] == "SE2" else "SO2"
 
 
-def methods(name, seed, epochs):
+def methods(name, seed, epochs, group="auto"):
     extra = {} if epochs is None else {"max_epochs": epochs}
-    mcevae = dict(group=model_group(name), random_state=seed, **extra)
+    mcevae = dict(group=model_group(name, group), random_state=seed, **extra)
     return {
         "MCEVAE": MCEVAE(**mcevae),
         "KMeans pixels": KMeans(10, n_init=10, random_state=seed),
@@ -107,7 +111,8 @@ def evaluate(name, method, model, X, y, poses, seed):
            "fit_s": seconds,
            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
     if method == "MCEVAE":
-        row["pose_err"] = pose_error(model, X, poses, labels) if DATASETS[name][1] else math.nan
+        posed = DATASETS[name][1] is not None and model.group is not None
+        row["pose_err"] = pose_error(model, X, poses, labels) if posed else math.nan
         row["canon_stab"] = canonical_stability(model, X, X_moved)
     return row
 
@@ -149,8 +154,15 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=None,
                         help="MCEVAE epochs (default: the estimator's default)")
+    parser.add_argument("--group", default="auto",
+                        choices=("auto", "None", "SO2", "SE2", "SIM2"),
+                        help="MCEVAE's group (default: SE2 on se2, else SO2)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's own)")
     parser.add_argument("--output", default=None)
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.quick:
         args.seeds, args.n_samples, args.epochs = 1, 1000, 3
         args.datasets = ["so2", "digits8-so2"]
@@ -159,7 +171,7 @@ def main(argv=None):
         rows = {}
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             X, y, poses = make_data(data, seed, args.n_samples)
-            for method, model in methods(data, seed, args.epochs).items():
+            for method, model in methods(data, seed, args.epochs, args.group).items():
                 if args.methods and method not in args.methods:
                     continue
                 row = evaluate(data, method, model, X, y, poses, seed)
@@ -175,8 +187,8 @@ def main(argv=None):
 
 def report_header(args, argv):
     return header("Clustering benchmark", "clustering.py", argv, [
-        f"- seeds: {args.seeds}; images: {args.n_samples}; MCEVAE epochs: "
-        f"{args.epochs or 'default'}",
+        f"- seeds: {args.seeds} from {args.first_seed}; images: {args.n_samples}; "
+        f"MCEVAE epochs: {args.epochs or 'default'}; MCEVAE group: {args.group}",
         "- mean ± std over seeds; fit_s is wall time of fit_predict; peak_rss_gb is "
         "the process peak so far (monotone)"])
 
