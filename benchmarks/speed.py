@@ -8,12 +8,13 @@ Model sizes are the paper's (hidden 512, z of size 3, K = 10, batch 100). Report
 training images/second per epoch for each invariance mode, the S = 25 looped-copies
 baseline (the authors' scheme: one encoder pass per copy), predict and transform
 images/second on 70,000 images with the memory they add, the achieved GFLOP/s of a
-training step beside the machine's matrix-multiply GFLOP/s, the ratios the speed
+training step beside the machine's matrix-multiply GFLOP/s, memory, the ratios the speed
 issue sets, and with --profile where a training step's time goes. Writes
 benchmarks/results/speed-<device>.md.
 """
 
 import argparse
+import resource
 import threading
 import time
 
@@ -177,13 +178,14 @@ def main(argv=None):
     X, _ = load_mnist(random_state=0)
     images = np.ascontiguousarray(X.reshape(-1, 1, 28, 28)[:args.n_train])
 
-    train = {}
+    train, train_memory = {}, {}
     for mode in MODES:
-        seconds = epoch_seconds(images, mode, args.device, args.mixed_precision,
-                                args.epochs)
-        train[mode] = seconds
-        print(f"{mode}: {seconds:.2f} s/epoch, {len(images) / seconds:.0f} images/s",
-              flush=True)
+        with PeakRSS() as memory:
+            seconds = epoch_seconds(images, mode, args.device, args.mixed_precision,
+                                    args.epochs)
+        train[mode], train_memory[mode] = seconds, memory.added_mb
+        print(f"{mode}: {seconds:.2f} s/epoch, {len(images) / seconds:.0f} images/s, "
+              f"+{memory.added_mb:.0f} MB", flush=True)
     flops = step_flops(images, args.device)
     step_s = train["unsupervised S=2 (default)"] / (len(images) / 100)
     peak = matmul_gflops(args.device)
@@ -192,11 +194,12 @@ def main(argv=None):
         print(f"{name}: {rate:.0f} images/s, +{small:.0f} MB on {args.n_predict // 10}, "
               f"+{added:.0f} MB on {args.n_predict}", flush=True)
 
-    lines = ["| mode | s/epoch | images/s | x invariance=None |", "|---|---|---|---|"]
+    lines = ["| mode | s/epoch | images/s | x invariance=None | memory added, MB |",
+             "|---|---|---|---|---|"]
     base = train["invariance=None"]
     for mode, seconds in train.items():
         lines.append(f"| {mode} | {seconds:.2f} | {len(images) / seconds:.0f} | "
-                     f"{seconds / base:.2f} |")
+                     f"{seconds / base:.2f} | {train_memory[mode]:.0f} |")
     lines += ["", f"| inference on {args.n_predict} images ({input_mb:.0f} MB as "
               f"float32) | images/s | memory added on {args.n_predict // 10} images, MB "
               f"| memory added on {args.n_predict}, MB |", "|---|---|---|---|"]
@@ -217,7 +220,10 @@ def main(argv=None):
               "", f"- training step (default, batch 100): {flops / 1e9:.2f} GFLOP counted "
               f"by torch's FlopCounterMode, {step_s * 1e3:.1f} ms, {achieved:.1f} GFLOP/s "
               f"achieved; dense {2048}x{2048} matmul on this device: {peak:.1f} GFLOP/s "
-              f"({achieved / peak:.0%} of it)"]
+              f"({achieved / peak:.0%} of it)",
+              f"- peak resident memory of the benchmark process: "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10:.0f} MB "
+              f"(holds the {input_mb:.0f} MB inference input)"]
     details = [f"- device: {args.device}"
                + (f" ({torch.cuda.get_device_name()})" if args.device.startswith("cuda")
                   else ""),
