@@ -19,6 +19,7 @@ from .devices import cuda_devices, loadable_device, resolve_device
 from .groups import GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, warp
 from .images import check_unit_range, from_images, to_images
 from .model import MCEVAEModule, ModelConfig
+from .neighbors import graph_clusters, pose_invariant_neighbors
 from .params import check_params
 from .progress import FitProgress
 from .threads import fit_threads, torch_threads
@@ -49,6 +50,19 @@ class _EarlyStopping:
     def restore_best(self, module):
         if self.best_state is not None:
             module.load_state_dict(self.best_state)
+
+
+class _Rows:
+    """The rows ``rows`` of an array, read lazily (the array may be a memmap)."""
+
+    def __init__(self, array, rows):
+        self.array, self.rows = array, rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        return self.array[self.rows[index]]
 
 
 class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -87,6 +101,18 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         Weight of the mutual information between the cluster weights of an image and
         of its posed copies (unsupervised invariance only); it keeps all clusters in
         use and the assignment pose-invariant.
+    n_neighbors : int, default=10
+        Before training, each image's nearest neighbours are found by a pixel
+        distance minimised over a grid of rotations within ``rotation_range``
+        (after centring, for SE2 and SIM2; plain distances for ``group=None``).
+        With unsupervised invariance the mutual information is also taken between
+        each image and a posed copy of one of its neighbours. 0 turns the
+        neighbours off, and with them ``graph_weight``.
+    graph_weight : float, default=10.0
+        Weight of the cross-entropy that pulls the cluster weights w towards the
+        spectral clusters of the graph linking each training image to its
+        ``n_neighbors`` neighbours: images joined by many short paths show the same
+        thing. 0 turns it off.
     cluster_temperature : float or None, default=0.2
         The cluster weights are ``w = softmax(z_c mean / cluster_temperature)``, the
         responsibilities of the one-hot prior centres, so that w and z_c agree. None
@@ -167,7 +193,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
     def __init__(self, n_clusters=10, *, latent_dim=3, group="SO2",
                  invariance="unsupervised", n_invariance_samples=2,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
-                 scale_range=0.2, consistency_weight=10.0, cluster_temperature=0.2,
+                 scale_range=0.2, consistency_weight=10.0, n_neighbors=10,
+                 graph_weight=10.0, cluster_temperature=0.2,
                  assign_by="centroids", hidden_size=512, max_epochs=45, batch_size=100,
                  learning_rate=1e-3, beta=1.0,
                  validation_fraction=None, n_iter_no_change=5, device="auto",
@@ -183,6 +210,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         self.translation_range = translation_range
         self.scale_range = scale_range
         self.consistency_weight = consistency_weight
+        self.n_neighbors = n_neighbors
+        self.graph_weight = graph_weight
         self.cluster_temperature = cluster_temperature
         self.assign_by = assign_by
         self.hidden_size = hidden_size
@@ -273,6 +302,10 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         optimiser = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
         loss_config = self._loss_config()
         train, held_out = self._split_validation(images.shape[0])
+        neighbors = self._neighbors(images, train, device)
+        graph_labels = self._graph_labels(neighbors, train)
+        # Neighbour pairs enter the mutual information of the unsupervised invariance.
+        pairs = neighbors if self.invariance == "unsupervised" else None
         stopper = _EarlyStopping(self.n_iter_no_change) if held_out is not None else None
         progress = FitProgress(self.verbose, len(history), self.max_epochs,
                                n_batches=-(-len(train) // self.batch_size))
@@ -281,6 +314,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
             for _ in range(self.max_epochs):
                 epoch = _run_epoch(module, optimiser, (images, canonical), train,
                                    loss_config, self.batch_size, device,
+                                   neighbors=pairs, graph_labels=graph_labels,
                                    on_batch=progress.batch_done)
                 if stopper is not None:
                     epoch["validation_loss"] = validation_loss(module, images, held_out)
@@ -301,6 +335,29 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
             stopper.restore_best(module)
         module.eval()
         return module, history
+
+    def _neighbors(self, images, rows, device):
+        """(n, k) pose-invariant neighbours of the training ``rows`` among themselves,
+        as indices into ``images`` (rows elsewhere are never read); None when off."""
+        if not self.n_neighbors or len(rows) < 2:
+            return None
+        subset = images if len(rows) == len(images) else _Rows(images, rows)
+        found = pose_invariant_neighbors(subset, self.n_neighbors, self.group,
+                                         math.radians(self.rotation_range), device)
+        neighbors = np.zeros((len(images), found.shape[1]), dtype=np.int64)
+        neighbors[rows] = rows[found]
+        return neighbors
+
+    def _graph_labels(self, neighbors, rows):
+        """Spectral clusters of the training rows' neighbour graph, indexed like the
+        images (other rows are never read); None when off."""
+        if neighbors is None or not self.graph_weight:
+            return None
+        seed = int(torch.randint(2 ** 31 - 1, ()).item())
+        found = np.searchsorted(rows, neighbors[rows])  # image indices -> positions in rows
+        labels = np.zeros(len(neighbors), dtype=np.int64)
+        labels[rows] = graph_clusters(found, self.n_clusters, seed)
+        return labels
 
     def _split_validation(self, n_images):
         """Indices of the training and the held-out images (None without early stopping).
@@ -330,6 +387,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                           translation_range=2 * self.translation_range,
                           scale_range=self.scale_range,
                           consistency_weight=self.consistency_weight,
+                          graph_weight=self.graph_weight,
                           mixed_precision=self.mixed_precision)
 
     def _fit_centroids(self, images, seed):
@@ -691,13 +749,14 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
 
 def _run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,
-               on_batch=None):
+               neighbors=None, graph_labels=None, on_batch=None):
     """One pass over shuffled mini-batches of ``data[rows]``; the mean of each loss term.
 
     ``data`` is (images, canonical images or None); one batch at a time is read from
-    them (memmaps stay on disk) and moved to the device. The loss terms are summed on
-    the device and read back once, at the end of the epoch. ``on_batch(done)`` is
-    called after each step.
+    them (memmaps stay on disk) and moved to the device. ``neighbors`` (n, k), indices
+    into the images or None, gives each image's pose-invariant neighbours: one is drawn
+    at random per image and step. The loss terms are summed on the device and read
+    back once, at the end of the epoch. ``on_batch(done)`` is called after each step.
     """
     module.train()
     order = rows[torch.randperm(len(rows)).numpy()]
@@ -706,7 +765,15 @@ def _run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,
         index = np.sort(order[start:start + batch_size])
         x, target = (None if array is None else torch.from_numpy(array[index]).to(device)
                      for array in data)
-        loss, summary = batch_loss(module, x, target, loss_config)
+        neighbor = None
+        if neighbors is not None:
+            pick = torch.randint(neighbors.shape[1], (len(index),)).numpy()
+            partners = neighbors[index, pick]
+            neighbor = torch.from_numpy(np.asarray(data[0][partners])).to(device)
+        labels = None
+        if graph_labels is not None:
+            labels = torch.from_numpy(graph_labels[index]).to(device)
+        loss, summary = batch_loss(module, x, target, loss_config, neighbor, labels)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

@@ -20,6 +20,7 @@ def check_params(est):
     _check_int(est, "batch_size", 1)
     _check_int(est, "verbose", 0)
     _check_int(est, "n_iter_no_change", 1)
+    _check_int(est, "n_neighbors", 0)
     fraction = est.validation_fraction
     if fraction is not None:
         _check_real(est, "validation_fraction", strict=True)
@@ -29,7 +30,7 @@ def check_params(est):
     if est.cluster_temperature is not None:
         _check_real(est, "cluster_temperature", strict=True)
     for name in ("beta", "rotation_range", "translation_range", "scale_range",
-                 "consistency_weight"):
+                 "consistency_weight", "graph_weight"):
         _check_real(est, name, strict=False)
     _check_option(est, "group", tuple(GROUP_DIMS))
     _check_option(est, "invariance", ("unsupervised", "supervised", None))

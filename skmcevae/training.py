@@ -13,7 +13,8 @@ from .losses import (code_distance, kl_mixture, kl_standard_normal,
                      mutual_information, reconstruction_error)
 
 COPY_PASS = (128, 8192)  # images per no-grad pass over the copies: (CPU, CUDA)
-TERMS = ("loss", "reconstruction", "invariance", "kl_z", "kl_tau", "kl_c", "consistency")
+TERMS = ("loss", "reconstruction", "invariance", "kl_z", "kl_tau", "kl_c", "consistency",
+         "graph")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class LossConfig:
     # One encoder pass per posed copy, as the authors' script does: slower, kept as
     # the speed benchmark's baseline.
     loop_copies: bool = False
+    neighbor_pairs: bool = True
+    graph_weight: float = 0.0
 
 
 def network_precision(x, config):
@@ -55,10 +58,15 @@ def elbo_terms(module, x, sample=True, config=None):
     return out, terms
 
 
-def batch_loss(module, x, x_canonical, config):
+def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=None):
     """Scalar training loss and the batch means of its terms (0-d tensors).
 
-    The terms stay on the device, so a training step never waits for the host.
+    ``x_neighbor`` (B, C, H, W), one pose-invariant neighbour of each image, adds the
+    mutual information between the cluster weights of each image and of a posed copy
+    of its neighbour (unsupervised invariance only). ``graph_labels`` (B,), the
+    clusters of the neighbour graph, add the cross-entropy of the cluster weights
+    against them (the ``graph`` term). The terms stay on the device, so a training
+    step never waits for the host.
     """
     out, terms = elbo_terms(module, x, config=config)
     invariance = torch.zeros_like(terms["reconstruction"])
@@ -67,12 +75,19 @@ def batch_loss(module, x, x_canonical, config):
         invariance = reconstruction_error(out["canonical"], x_canonical, config.likelihood)
     elif config.invariance == "unsupervised":
         invariance, consistency = _unsupervised_invariance(module, x, out, config)
+        if x_neighbor is not None and config.neighbor_pairs:
+            consistency = consistency + _neighbor_information(module, x_neighbor, out,
+                                                              config)
     per_sample = (terms["reconstruction"] + invariance + terms["kl_c"]
                   + config.beta * (terms["kl_z"] + terms["kl_tau"]))
     loss = per_sample.mean() - config.consistency_weight * consistency
+    graph = x.new_zeros(())
+    if graph_labels is not None:
+        graph = F.cross_entropy(out["c_logits"], graph_labels)
+        loss = loss + config.graph_weight * graph
     summary = {name: value.detach().mean() for name, value in terms.items()}
     summary.update(loss=loss.detach(), invariance=invariance.detach().mean(),
-                   consistency=consistency.detach())
+                   consistency=consistency.detach(), graph=graph.detach())
     return loss, summary
 
 
@@ -96,6 +111,15 @@ def _unsupervised_invariance(module, x, out, config):
     weights = F.softmax(out["c_logits"], dim=1)
     target_weights = F.softmax(target["c_logits"], dim=1)
     return penalty, mutual_information(repeat(weights), target_weights)
+
+
+def _neighbor_information(module, x_neighbor, out, config):
+    """Mutual information of the cluster weights of x and of posed copies of its
+    neighbours: pairs that show the same thing in other poses, which the posed copies
+    of x alone cannot supply."""
+    target = _encode_posed(module, x_neighbor, config)
+    return mutual_information(F.softmax(out["c_logits"], dim=1),
+                              F.softmax(target["c_logits"], dim=1))
 
 
 def _encode_copies(module, x, config):

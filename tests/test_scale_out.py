@@ -52,22 +52,48 @@ def test_grid_search_on_a_local_dask_cluster(digits, tiny_params):
     assert remote.best_params_ == local.best_params_
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_fit_streams_a_memmap_without_copying_it(tmp_path, digits, tiny_params):
-    X = digits[0]
-    rows = np.tile(X, (300, 1)).astype(np.float32)  # 18,000 images, 4.6 MB
-    path = tmp_path / "images.npy"
-    np.save(path, rows)
-    images = np.load(path, mmap_mode="r")
-    params = dict(tiny_params, max_epochs=1, batch_size=500, validation_fraction=0.5,
-                  n_iter_no_change=1)
-    MCEVAE(**params).fit(X)  # first fit: lazy imports, which tracemalloc would count
+def _traced_fit_peak(images, params):
     tracemalloc.start()
     try:
         model = MCEVAE(**params).fit(images)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    return model, peak
+
+
+def _memmap(tmp_path, name, rows):
+    np.save(tmp_path / name, rows)
+    return np.load(tmp_path / name, mmap_mode="r")
+
+
+_STREAM = dict(max_epochs=1, batch_size=500, validation_fraction=0.5, n_iter_no_change=1)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fit_streams_a_memmap_without_copying_it(tmp_path, digits, tiny_params):
+    X = digits[0]
+    rows = np.tile(X, (300, 1)).astype(np.float32)  # 18,000 images, 4.6 MB
+    images = _memmap(tmp_path, "images.npy", rows)
+    # Without the neighbour graph, whose O(n_neighbors) integers per image would
+    # weigh as much as these 8x8 images (the next test bounds it).
+    params = dict(tiny_params, n_neighbors=0, **_STREAM)
+    MCEVAE(**params).fit(X)  # first fit: lazy imports, which tracemalloc would count
+    model, peak = _traced_fit_peak(images, params)
     # numpy allocations are traced: a copy of X, or of its training half, would show.
     assert peak < rows.nbytes / 2
     assert model.labels_.shape == (len(rows),)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_neighbour_graph_memory_does_not_grow_with_the_image_size(tmp_path, digits,
+                                                                  tiny_params):
+    small = np.tile(digits[0], (150, 1)).astype(np.float32)  # 9,000 8x8 images
+    # The same images at 16x16 (each pixel doubled): four times the bytes.
+    large = small.reshape(-1, 8, 8).repeat(2, axis=1).repeat(2, axis=2).reshape(-1, 256)
+    params = dict(tiny_params, **_STREAM)
+    MCEVAE(**params).fit(digits[0])
+    _, peak_small = _traced_fit_peak(_memmap(tmp_path, "small.npy", small), params)
+    _, peak_large = _traced_fit_peak(_memmap(tmp_path, "large.npy", large), params)
+    # A copy of the larger training half would add 2.3 MB more than the smaller one.
+    assert peak_large - peak_small < (large.nbytes - small.nbytes) / 8

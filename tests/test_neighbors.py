@@ -1,0 +1,99 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from skmcevae.datasets import load_digits_images, random_poses
+from skmcevae.neighbors import (blur, normalise_poses, pixel_centres,
+                                pose_invariant_neighbors, search_angles)
+
+
+def test_search_angles_cover_the_range_once():
+    quarter = search_angles(math.pi / 2)
+    np.testing.assert_allclose(np.degrees(quarter), np.arange(-90, 91, 15))
+    full = np.degrees(search_angles(math.pi))
+    assert full.min() > -180 and full.max() == pytest.approx(180) and len(full) == 24
+    assert search_angles(0.0).tolist() == [0.0]
+
+
+def test_blur_keeps_the_mass_of_a_dot_and_spreads_it():
+    image = torch.zeros(1, 2, 16, 16)
+    image[0, :, 8, 8] = 1.0
+    out = blur(image)
+    torch.testing.assert_close(out.sum((2, 3)), torch.ones(1, 2))
+    assert out[0, 0, 8, 8] < 0.5 and out[0, 0, 8, 9] > 0
+
+
+def _moments(images):
+    """Centre of mass (x, y) and mean squared radius of each single-channel image."""
+    mass = images[:, 0]
+    coords = pixel_centres(images.shape[-1], images)
+    total = mass.sum((1, 2))
+    x = (mass.sum(1) * coords).sum(1) / total
+    y = (mass.sum(2) * coords).sum(1) / total
+    radius2 = ((coords.view(1, 1, -1) - x.view(-1, 1, 1)) ** 2
+               + (coords.view(1, -1, 1) - y.view(-1, 1, 1)) ** 2)
+    return x, y, (radius2 * mass).sum((1, 2)) / total
+
+
+@pytest.mark.parametrize("group", ["SE2", "SIM2"])
+def test_normalise_poses_centres_a_shifted_blob(group):
+    images = torch.zeros(2, 1, 16, 16)
+    images[0, 0, 2:5, 3:6] = 1.0
+    images[1, 0, 10:14, 9:15] = 1.0
+    x, y, _ = _moments(normalise_poses(images, group))
+    assert x.abs().max() < 0.05 and y.abs().max() < 0.05
+
+
+def test_normalise_poses_leaves_rotation_only_groups_alone():
+    images = torch.rand(3, 1, 8, 8)
+    assert normalise_poses(images, "SO2") is images
+
+
+def test_sim2_normalisation_equalises_the_spread():
+    small = torch.zeros(1, 1, 32, 32)
+    small[0, 0, 14:18, 14:18] = 1.0
+    large = torch.zeros(1, 1, 32, 32)
+    large[0, 0, 8:24, 8:24] = 1.0
+    before = _moments(torch.cat([small, large]))[2]
+    after = _moments(normalise_poses(torch.cat([small, large]), "SIM2"))[2]
+    assert before[1] / before[0] > 10
+    assert after[1] / after[0] == pytest.approx(1, abs=0.15)
+
+
+def _rotated_digits(n_per_class, seed):
+    X, y = load_digits_images(random_state=0)
+    keep = np.concatenate([np.flatnonzero(y == label)[:n_per_class] for label in (0, 1, 7)])
+    X_rot, _ = random_poses(X[keep].reshape(-1, 1, 8, 8), "SO2", 90.0,
+                            random_state=seed)
+    return X_rot, y[keep]
+
+
+def test_rotation_search_finds_neighbours_of_the_same_digit():
+    X, y = _rotated_digits(30, seed=1)
+    searched = pose_invariant_neighbors(X, 5, "SO2", math.pi / 2)
+    plain = pose_invariant_neighbors(X, 5, None)
+    purity_searched = (y[searched] == y[:, None]).mean()
+    purity_plain = (y[plain] == y[:, None]).mean()
+    assert purity_searched > 0.85
+    assert purity_searched > purity_plain + 0.05
+
+
+def test_a_rotated_copy_is_the_nearest_neighbour():
+    X, _ = _rotated_digits(10, seed=2)
+    turned, _ = random_poses(X, "SO2", 90.0, random_state=3)
+    both = np.concatenate([X, turned])
+    found = pose_invariant_neighbors(both, 1, "SO2", math.pi)
+    n = len(X)
+    partner = np.concatenate([np.arange(n, 2 * n), np.arange(n)])
+    # 8x8 images lose detail when rotated; a random pick would be right 1 in 59.
+    assert (found[:, 0] == partner).mean() > 0.8
+
+
+def test_neighbours_shape_and_never_self():
+    X = np.random.default_rng(0).random((7, 1, 8, 8)).astype(np.float32)
+    found = pose_invariant_neighbors(X, 10, "SO2")
+    assert found.shape == (7, 6) and found.dtype == np.int64
+    assert not (found == np.arange(7)[:, None]).any()
+    assert all(len(set(row)) == 6 for row in found.tolist())
