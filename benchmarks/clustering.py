@@ -11,6 +11,9 @@ import argparse
 import math
 import resource
 import time
+from pathlib import Path
+
+import joblib
 
 import numpy as np
 import torch
@@ -176,6 +179,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's own)")
     parser.add_argument("--output", default=None)
+    parser.add_argument("--save-models", default=None, metavar="DIR",
+                        help="write each fitted MCEVAE to DIR/<data>-seed<N>.joblib")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -194,6 +199,9 @@ def main(argv=None):
                 row = evaluate(data, method, model, X, y, poses, seed,
                                fitted.get("MCEVAE"))
                 fitted[method] = model
+                if method == "MCEVAE" and args.save_models:
+                    Path(args.save_models).mkdir(parents=True, exist_ok=True)
+                    joblib.dump(model, Path(args.save_models) / f"{data}-seed{seed}.joblib")
                 rows.setdefault(method, []).append(row)
                 print(f"{data} seed={seed} {method}: " + " ".join(
                     f"{k}={v:.3f}" for k, v in row.items()), flush=True)

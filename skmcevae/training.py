@@ -33,7 +33,6 @@ class LossConfig:
     # One encoder pass per posed copy, as the authors' script does: slower, kept as
     # the speed benchmark's baseline.
     loop_copies: bool = False
-    neighbor_pairs: bool = True
     graph_weight: float = 0.0
 
 
@@ -75,7 +74,7 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
         invariance = reconstruction_error(out["canonical"], x_canonical, config.likelihood)
     elif config.invariance == "unsupervised":
         invariance, consistency = _unsupervised_invariance(module, x, out, config)
-        if x_neighbor is not None and config.neighbor_pairs:
+        if x_neighbor is not None:
             consistency = consistency + _neighbor_information(module, x_neighbor, out,
                                                               config)
     per_sample = (terms["reconstruction"] + invariance + terms["kl_c"]

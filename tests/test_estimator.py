@@ -260,11 +260,22 @@ def test_empty_clusters_warn(digits, tiny_params):
                       assign_by="weights")).fit(digits[0])
 
 
-def test_centroid_assignment_is_the_nearest_centre_of_z_c(fitted, digits):
-    z_c = fitted.transform(digits[0])[:, :3]
-    distance = ((z_c[:, None] - fitted.cluster_centers_[None]) ** 2).sum(-1)
-    np.testing.assert_array_equal(fitted.predict(digits[0]), distance.argmin(1))
-    assert fitted.cluster_centers_.shape == (3, 3)
+def test_centroid_assignment_is_the_nearest_centre_of_z_c(digits, tiny_params):
+    model = MCEVAE(**dict(tiny_params, assign_by="centroids")).fit(digits[0])
+    z_c = model.transform(digits[0])[:, :3]
+    distance = ((z_c[:, None] - model.cluster_centers_[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(model.predict(digits[0]), distance.argmin(1))
+    assert model.cluster_centers_.shape == (3, 3) and model.mixture_ is None
+
+
+def test_mixture_assignment_gives_the_mixture_responsibilities(fitted, digits):
+    z_c = fitted.transform(digits[0])[:, :3].astype(np.float64)
+    proba = fitted.predict_proba(digits[0])
+    np.testing.assert_allclose(proba, fitted.mixture_.predict_proba(z_c), rtol=1e-6)
+    np.testing.assert_array_equal(fitted.labels_, fitted.mixture_.predict(z_c))
+    np.testing.assert_allclose(fitted.cluster_centers_, fitted.mixture_.means_,
+                               rtol=1e-6)
+    assert fitted.mixture_.covariance_type == "full"
 
 
 @pytest.mark.parametrize("temperature", [0.2, None])

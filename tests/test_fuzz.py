@@ -35,7 +35,7 @@ def problems(draw):
         group=draw(st.sampled_from(list(POSE_DIMS))),
         invariance=draw(st.sampled_from([None, "unsupervised"])),
         likelihood=draw(st.sampled_from(["bernoulli", "gaussian"])),
-        assign_by=draw(st.sampled_from(["centroids", "weights"])),
+        assign_by=draw(st.sampled_from(["mixture", "centroids", "weights"])),
         image_shape=(channels, side, side) if (ndim == 2 and channels > 1) else None,
     )
     return X, params

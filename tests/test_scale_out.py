@@ -67,16 +67,23 @@ def _memmap(tmp_path, name, rows):
     return np.load(tmp_path / name, mmap_mode="r")
 
 
+def _doubled(images):
+    """8x8 images as 16x16 (each pixel doubled), flat float32 rows."""
+    big = images.reshape(-1, 8, 8).repeat(2, axis=1).repeat(2, axis=2)
+    return big.reshape(-1, 256).astype(np.float32)
+
+
 _STREAM = dict(max_epochs=1, batch_size=500, validation_fraction=0.5, n_iter_no_change=1)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_fit_streams_a_memmap_without_copying_it(tmp_path, digits, tiny_params):
-    X = digits[0]
-    rows = np.tile(X, (300, 1)).astype(np.float32)  # 18,000 images, 4.6 MB
+    X = _doubled(digits[0])
+    rows = np.tile(X, (300, 1))  # 18,000 16x16 images, 18 MB
     images = _memmap(tmp_path, "images.npy", rows)
     # Without the neighbour graph, whose O(n_neighbors) integers per image would
-    # weigh as much as these 8x8 images (the next test bounds it).
+    # weigh nearly as much as these small images (the next test bounds it). The
+    # read-out's O(n_clusters) numbers per image stay.
     params = dict(tiny_params, n_neighbors=0, **_STREAM)
     MCEVAE(**params).fit(X)  # first fit: lazy imports, which tracemalloc would count
     model, peak = _traced_fit_peak(images, params)
@@ -89,8 +96,7 @@ def test_fit_streams_a_memmap_without_copying_it(tmp_path, digits, tiny_params):
 def test_neighbour_graph_memory_does_not_grow_with_the_image_size(tmp_path, digits,
                                                                   tiny_params):
     small = np.tile(digits[0], (150, 1)).astype(np.float32)  # 9,000 8x8 images
-    # The same images at 16x16 (each pixel doubled): four times the bytes.
-    large = small.reshape(-1, 8, 8).repeat(2, axis=1).repeat(2, axis=2).reshape(-1, 256)
+    large = _doubled(small)  # four times the bytes
     params = dict(tiny_params, **_STREAM)
     MCEVAE(**params).fit(digits[0])
     _, peak_small = _traced_fit_peak(_memmap(tmp_path, "small.npy", small), params)

@@ -25,7 +25,7 @@ from skmcevae.metrics import clustering_accuracy, clusters_used
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clustering import pose_error  # noqa: E402
+from clustering import canonical_stability, pose_error, regroup_poses  # noqa: E402
 
 
 class Variant(MCEVAE):
@@ -94,6 +94,8 @@ def main():
         figures[f"ward_{name}"] = clustering_accuracy(
             y, AgglomerativeClustering(10).fit_predict(codes))
     figures["pose_err"] = pose_error(model, X, poses, y)
+    figures["canon_stab"] = canonical_stability(model, X, regroup_poses("so2", X,
+                                                                        args.seed)[0])
     warm = (f"warmup {args.warmup_epochs} epochs {' '.join(args.warmup_set)};"
             if args.warmup_epochs else "")
     print(warm, " ".join(args.set + args.loss_set), f"seed={args.seed} n={args.n_samples} epochs={args.epochs}", f"fit={seconds:.0f}s",
