@@ -96,6 +96,12 @@ def regroup_poses(name, X, seed):
 def pose_error(model, X, poses, labels):
     """Median |predicted - true| angle in degrees, per-cluster offsets removed."""
     theta = np.degrees(model.transform(X)[:, model.n_clusters + model.latent_dim])
+    return angle_error(theta, poses, labels)
+
+
+def angle_error(theta, poses, labels):
+    """Median |theta - true angle| in degrees after removing, in each cluster of
+    ``labels``, the circular mean of the difference (the cluster's canonical offset)."""
     diff = theta - poses[:, 0]
     errors = np.empty_like(diff)
     for k in np.unique(labels):
@@ -112,11 +118,24 @@ def canonical_stability(model, X, X_moved):
     return float(canon.mean() / moved)
 
 
+def load_fitted(path):
+    """A model saved by --save-models. Parameters added to MCEVAE since it was saved
+    (they act only at inference) take their current defaults."""
+    model = joblib.load(path)
+    for name, default in MCEVAE().get_params().items():
+        if name not in model.__dict__:
+            setattr(model, name, default)
+    return model
+
+
 def evaluate(name, method, model, X, y, poses, seed, fitted=None):
     start = time.perf_counter()
     if fitted is not None and method == "KMeans MCEVAE":
         labels = reuse_fitted(model, fitted, X).predict(X)
         seconds = time.perf_counter() - start + fitted.fit_seconds
+    elif hasattr(model, "fit_seconds"):  # loaded with --load-models
+        labels = model.predict(X)
+        seconds = model.fit_seconds
     else:
         labels = model.fit_predict(X)
         seconds = time.perf_counter() - start
@@ -181,6 +200,9 @@ def main(argv=None):
     parser.add_argument("--output", default=None)
     parser.add_argument("--save-models", default=None, metavar="DIR",
                         help="write each fitted MCEVAE to DIR/<data>-seed<N>.joblib")
+    parser.add_argument("--load-models", default=None, metavar="DIR",
+                        help="evaluate the MCEVAE models saved in DIR instead of "
+                             "fitting them (fit_s is the saved fit's)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -196,6 +218,8 @@ def main(argv=None):
             for method, model in methods(data, seed, args.epochs, args.group).items():
                 if args.methods and method not in args.methods:
                     continue
+                if method == "MCEVAE" and args.load_models:
+                    model = load_fitted(Path(args.load_models) / f"{data}-seed{seed}.joblib")
                 row = evaluate(data, method, model, X, y, poses, seed,
                                fitted.get("MCEVAE"))
                 fitted[method] = model
@@ -220,7 +244,9 @@ def report_header(args, argv):
         "the process peak so far (monotone)",
         "- KMeans MCEVAE: the MCEVAE row's fitted model inside the Pipeline (a refit with "
         "the same seed trains the same model), KMeans fitted on its transform; its "
-        "fit_s adds the MCEVAE fit"])
+        "fit_s adds the MCEVAE fit"]
+        + ([f"- MCEVAE models loaded from {args.load_models}, as saved by an earlier "
+            "run with --save-models; only inference ran here"] if args.load_models else []))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def _parser():
                       help="poses applied to the data and factored out by the model "
                            "(default SO2: rotations in [-90, 90] degrees)")
     demo.add_argument("--epochs", type=int, default=None,
-                      help="training epochs (default: the estimator's default, 45)")
+                      help="training epochs (default: the estimator's default, 20)")
     demo.add_argument("--seed", type=int, default=0, help="data and model seed")
     demo.add_argument("--output-dir", default="skmcevae-demo",
                       help="folder for the pictures (default ./skmcevae-demo)")

@@ -16,8 +16,10 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .alignment import canonical_matrices
 from .devices import cuda_devices, loadable_device, resolve_device
-from .groups import GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, warp
+from .groups import (GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, pose_matrix,
+                     warp)
 from .images import check_unit_range, from_images, to_images
 from .model import MCEVAEModule, ModelConfig
 from .neighbors import graph_clusters, pose_invariant_neighbors
@@ -114,6 +116,13 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         spectral clusters of the graph linking each training image to its
         ``n_neighbors`` neighbours: images joined by many short paths show the same
         thing. 0 turns it off.
+    test_rotations : int, default=7
+        ``predict_proba``, ``predict`` and ``labels_`` average the cluster
+        probabilities of this many turned copies of each image, at angles evenly
+        spaced over [-rotation_range, rotation_range] (the image itself among them
+        when odd), so that an image's cluster changes less when it turns. Inference
+        costs proportionally more; 1 uses the image alone. Ignored for
+        ``group=None``.
     cluster_temperature : float or None, default=0.2
         The cluster weights are ``w = softmax(z_c mean / cluster_temperature)``, the
         responsibilities of the one-hot prior centres, so that w and z_c agree. None
@@ -200,7 +209,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                  invariance="unsupervised", n_invariance_samples=2,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
                  scale_range=0.2, consistency_weight=10.0, n_neighbors=7,
-                 graph_weight=10.0, cluster_temperature=0.2,
+                 graph_weight=10.0, test_rotations=7, cluster_temperature=0.2,
                  assign_by="mixture", hidden_size=512, max_epochs=20, batch_size=100,
                  learning_rate=1e-3, beta=1.0,
                  validation_fraction=None, n_iter_no_change=5, device="auto",
@@ -218,6 +227,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         self.consistency_weight = consistency_weight
         self.n_neighbors = n_neighbors
         self.graph_weight = graph_weight
+        self.test_rotations = test_rotations
         self.cluster_temperature = cluster_temperature
         self.assign_by = assign_by
         self.hidden_size = hidden_size
@@ -562,17 +572,23 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                 codes[:, k + d:])
         return from_images(self._batched(Z, decode), self._input_ndim)
 
-    def canonicalize(self, X):
-        """The input images turned back to their canonical pose by the inverse pose.
+    def canonicalize(self, X, align="prototype"):
+        """The input images turned back to their canonical pose.
 
         Parameters
         ----------
         X : array-like of images, in the layout given to ``fit``
+        align : {"prototype", "encoder"}, default="prototype"
+            "prototype" turns each image (over a grid of 2-degree steps within twice
+            ``rotation_range``, after centring for SE2 and SIM2) to best match the
+            decoded image of its cluster's centre: an image and a turned copy of it
+            get nearly the same canonical image. "encoder" undoes the encoder's pose
+            tau (the pose :meth:`transform` reports), which is read off each image on
+            its own and varies more between turned copies.
 
         Returns
         -------
         X_canonical : ndarray in X's layout
-            Each image warped by the inverse of its predicted pose tau.
 
         Examples
         --------
@@ -583,12 +599,38 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         >>> model.canonicalize(X[:5]).shape
         (5, 64)
         """
+        if align not in ("prototype", "encoder"):
+            raise ValueError(f"align must be 'prototype' or 'encoder', got {align!r}.")
         images = self._validate_predict_data(X)
+        if align == "encoder" or self.group is None:
+            def undo_pose(x):
+                tau = self.module_.encode(x)["tau_mean"]
+                return warp(x, invert_affine(exp_map(tau, self.group)))
+            return from_images(self._batched(images, undo_pose), self._input_ndim)
+        labels = self._predict_proba(images).argmax(1)
+        prototypes = self._prototypes()
+        rotation = math.radians(self.rotation_range)
 
-        def undo_pose(x):
-            tau = self.module_.encode(x)["tau_mean"]
-            return warp(x, invert_affine(exp_map(tau, self.group)))
-        return from_images(self._batched(images, undo_pose), self._input_ndim)
+        def align_batch(batch):
+            # The cluster of each image travels as its last pixel column.
+            x, cluster = batch[:, :-1].view(-1, *self.image_shape_), batch[:, -1].long()
+            return warp(x, canonical_matrices(x, cluster, prototypes, self.group,
+                                              rotation)).flatten(1)
+        rows = np.concatenate([images.reshape(len(images), -1),
+                               labels[:, None].astype(np.float32)], axis=1)
+        aligned = self._batched(rows, align_batch).reshape(images.shape)
+        return from_images(aligned, self._input_ndim)
+
+    def _prototypes(self):
+        """Each cluster's canonical image: the decoded centre with z at its prior mean,
+        (K, C, H, W) on the model's device."""
+        k = self.n_clusters
+        centres = self.cluster_centers_ if self.cluster_centers_ is not None else np.eye(k)
+        device = next(self.module_.parameters()).device
+        with torch.no_grad():
+            return self.module_.decode_canonical(
+                torch.as_tensor(centres, dtype=torch.float32, device=device),
+                torch.zeros(k, self.latent_dim, device=device))
 
     def sample(self, n_samples=1, cluster=None, random_state=None):
         """Canonical images drawn from the prior, with their clusters.
@@ -710,18 +752,43 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         return self.image_shape_
 
     def _predict_proba(self, images):
-        if self.mixture_ is not None:
-            codes, = self._encode(images, ("c_mean",))
-            return self.mixture_.predict_proba(codes.astype(np.float64))
-        if self.cluster_centers_ is not None:
-            codes, = self._encode(images, ("c_mean",))
-            distance = ((codes[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
-            logits = -distance / (2 * self.cluster_scale_)  # (n, K)
+        """Cluster probabilities (n, K), averaged over the turned copies of
+        :meth:`_test_angles`."""
+        mixture = getattr(self, "mixture_", None)  # absent in 0.2 pickles
+        key = "c_logits" if mixture is None and self.cluster_centers_ is None else "c_mean"
+        angles = self._test_angles()
+        codes = self._encode_turned(images, key, angles)  # (n, A*K)
+        codes = codes.reshape(-1, self.n_clusters)  # (n, A*K) -> (n*A, K)
+        if mixture is not None:
+            proba = mixture.predict_proba(codes.astype(np.float64))
         else:
-            logits, = self._encode(images, ("c_logits",))
-        logits = logits - logits.max(1, keepdims=True)
-        weights = np.exp(logits.astype(np.float64))
-        return weights / weights.sum(1, keepdims=True)
+            logits = codes
+            if self.cluster_centers_ is not None:
+                distance = ((codes[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
+                logits = -distance / (2 * self.cluster_scale_)  # (n*A, K)
+            logits = logits - logits.max(1, keepdims=True)
+            proba = np.exp(logits.astype(np.float64))
+            proba /= proba.sum(1, keepdims=True)
+        return proba.reshape(len(images), len(angles), -1).mean(1)  # (n*A, K) -> (n, K)
+
+    def _test_angles(self):
+        """Angles (radians) of the turned copies whose probabilities are averaged:
+        ``test_rotations`` of them, evenly over [-rotation_range, rotation_range]."""
+        count = getattr(self, "test_rotations", 1)  # absent in 0.2 pickles
+        if self.group is None or count == 1:
+            return np.zeros(1)
+        span = math.radians(self.rotation_range)
+        return np.linspace(-span, span, count)
+
+    def _encode_turned(self, images, key, angles):
+        """The head ``key`` of each image turned by each angle, (n, A * size)."""
+        def heads(x):
+            n = x.shape[0]
+            shift, zero = x.new_zeros(n, 2), x.new_zeros(n)
+            return torch.cat([self.module_.encode(
+                warp(x, pose_matrix(zero + float(angle), shift, zero)) if angle else x)[key]
+                for angle in angles], dim=1)
+        return self._batched(images, heads)
 
     def _encode(self, images, keys):
         def heads(x):

@@ -48,6 +48,33 @@ def pixel_centres(n, like):
     return (2 * torch.arange(n, device=like.device, dtype=like.dtype) + 1) / n - 1
 
 
+def pose_normalising_matrix(images, group):
+    """Affine maps (B, 2, 3) that centre each image on its centre of mass (SE2, SIM2)
+    and bring it to a common spread (SIM2); the identity for other groups.
+
+    ``images`` (B, C, H, W) with non-negative values.
+    """
+    batch = images.shape[0]
+    zero = torch.zeros(batch, device=images.device, dtype=images.dtype)
+    shift = torch.zeros(batch, 2, device=images.device, dtype=images.dtype)
+    if group not in ("SE2", "SIM2"):
+        return pose_matrix(zero, shift, zero)
+    mass = images.sum(1)  # (B, C, H, W) -> (B, H, W)
+    total = mass.flatten(1).sum(1).clamp_min(1e-8)  # (B,)
+    ys = pixel_centres(images.shape[2], images)
+    xs = pixel_centres(images.shape[3], images)
+    centre_x = (mass.sum(1) * xs).sum(1) / total
+    centre_y = (mass.sum(2) * ys).sum(1) / total
+    log_scale = zero
+    if group == "SIM2":
+        dx = xs.view(1, 1, -1) - centre_x.view(-1, 1, 1)
+        dy = ys.view(1, -1, 1) - centre_y.view(-1, 1, 1)
+        spread = ((dx ** 2 + dy ** 2) * mass).flatten(1).sum(1) / total
+        # Scale every image to a spread of 0.25 (radius 0.5 of the unit half-side).
+        log_scale = 0.5 * torch.log(spread.clamp_min(1e-8) / 0.25)
+    return pose_matrix(zero, torch.stack([centre_x, centre_y], dim=1), log_scale)
+
+
 def normalise_poses(images, group):
     """Centre each image on its centre of mass (SE2, SIM2) and equalise spread (SIM2).
 
@@ -55,23 +82,7 @@ def normalise_poses(images, group):
     """
     if group not in ("SE2", "SIM2"):
         return images
-    batch = images.shape[0]
-    mass = images.sum(1)  # (B, C, H, W) -> (B, H, W)
-    total = mass.flatten(1).sum(1).clamp_min(1e-8)  # (B,)
-    ys = pixel_centres(images.shape[2], images)
-    xs = pixel_centres(images.shape[3], images)
-    centre_x = (mass.sum(1) * xs).sum(1) / total
-    centre_y = (mass.sum(2) * ys).sum(1) / total
-    log_scale = torch.zeros(batch, device=images.device, dtype=images.dtype)
-    if group == "SIM2":
-        dx = xs.view(1, 1, -1) - centre_x.view(-1, 1, 1)
-        dy = ys.view(1, -1, 1) - centre_y.view(-1, 1, 1)
-        spread = ((dx ** 2 + dy ** 2) * mass).flatten(1).sum(1) / total
-        # Scale every image to a spread of 0.25 (radius 0.5 of the unit half-side).
-        log_scale = 0.5 * torch.log(spread.clamp_min(1e-8) / 0.25)
-    shift = torch.stack([centre_x, centre_y], dim=1)  # (B, 2)
-    zero = torch.zeros_like(log_scale)
-    return warp(images, pose_matrix(zero, shift, log_scale))
+    return warp(images, pose_normalising_matrix(images, group))
 
 
 def blur(images, sigma=BLUR_SIGMA):

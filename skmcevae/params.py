@@ -21,6 +21,7 @@ def check_params(est):
     _check_int(est, "verbose", 0)
     _check_int(est, "n_iter_no_change", 1)
     _check_int(est, "n_neighbors", 0)
+    _check_int(est, "test_rotations", 1)
     fraction = est.validation_fraction
     if fraction is not None:
         _check_real(est, "validation_fraction", strict=True)

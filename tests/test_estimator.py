@@ -1,3 +1,4 @@
+import copy
 import pickle
 
 import joblib
@@ -155,14 +156,32 @@ def test_score_samples_is_per_image_and_matches_score(fitted, digits):
     assert fitted.score(np.zeros((5, 64))) != fitted.score(digits[0][:5])
 
 
-def test_canonicalize_undoes_the_predicted_pose(fitted, digits):
+def test_canonicalize_by_encoder_undoes_the_predicted_pose(fitted, digits):
     X = digits[0][:10]
-    canonical = fitted.canonicalize(X)
+    canonical = fitted.canonicalize(X, align="encoder")
     theta = fitted.transform(X)[:, -1]
     from skmcevae.groups import exp_map, invert_affine, warp
     expected = warp(torch.from_numpy(X.reshape(-1, 1, 8, 8)),
                     invert_affine(exp_map(torch.from_numpy(theta)[:, None], "SO2")))
     np.testing.assert_allclose(canonical, expected.numpy().reshape(10, -1), atol=1e-6)
+
+
+def test_canonicalize_checks_align(fitted, digits):
+    with pytest.raises(ValueError, match="align must be 'prototype' or 'encoder'"):
+        fitted.canonicalize(digits[0], align="template")
+
+
+def test_canonicalize_by_prototype_matches_each_cluster_prototype(fitted, digits):
+    X = digits[0][:12]
+    canonical = fitted.canonicalize(X)
+    prototypes = fitted._prototypes().numpy().reshape(3, -1)
+    labels = fitted.predict(X)
+    turned = canonical.reshape(12, -1)
+    # Aligning can only bring an image closer to its prototype than it was.
+    before = ((X - prototypes[labels]) ** 2).sum(1)
+    after = ((turned - prototypes[labels]) ** 2).sum(1)
+    assert (after <= before + 1e-3).mean() > 0.9
+    assert canonical.shape == X.shape
 
 
 def test_canonicalize_without_group_is_identity(digits, tiny_params):
@@ -261,7 +280,8 @@ def test_empty_clusters_warn(digits, tiny_params):
 
 
 def test_centroid_assignment_is_the_nearest_centre_of_z_c(digits, tiny_params):
-    model = MCEVAE(**dict(tiny_params, assign_by="centroids")).fit(digits[0])
+    model = MCEVAE(**dict(tiny_params, assign_by="centroids",
+                          test_rotations=1)).fit(digits[0])
     z_c = model.transform(digits[0])[:, :3]
     distance = ((z_c[:, None] - model.cluster_centers_[None]) ** 2).sum(-1)
     np.testing.assert_array_equal(model.predict(digits[0]), distance.argmin(1))
@@ -269,10 +289,10 @@ def test_centroid_assignment_is_the_nearest_centre_of_z_c(digits, tiny_params):
 
 
 def test_mixture_assignment_gives_the_mixture_responsibilities(fitted, digits):
+    fitted = copy.copy(fitted).set_params(test_rotations=1)
     z_c = fitted.transform(digits[0])[:, :3].astype(np.float64)
     proba = fitted.predict_proba(digits[0])
     np.testing.assert_allclose(proba, fitted.mixture_.predict_proba(z_c), rtol=1e-6)
-    np.testing.assert_array_equal(fitted.labels_, fitted.mixture_.predict(z_c))
     np.testing.assert_allclose(fitted.cluster_centers_, fitted.mixture_.means_,
                                rtol=1e-6)
     assert fitted.mixture_.covariance_type == "full"
@@ -280,7 +300,7 @@ def test_mixture_assignment_gives_the_mixture_responsibilities(fitted, digits):
 
 @pytest.mark.parametrize("temperature", [0.2, None])
 def test_weight_assignment_reads_the_encoder_weights(digits, tiny_params, temperature):
-    model = MCEVAE(**dict(tiny_params, assign_by="weights",
+    model = MCEVAE(**dict(tiny_params, assign_by="weights", test_rotations=1,
                           cluster_temperature=temperature)).fit(digits[0])
     assert model.cluster_centers_ is None
     x = torch.from_numpy(digits[0].reshape(-1, 1, 8, 8))
@@ -293,6 +313,25 @@ def test_weight_assignment_reads_the_encoder_weights(digits, tiny_params, temper
         np.testing.assert_allclose(np.log(w) - np.log(w).mean(1, keepdims=True),
                                    (z_c - z_c.mean(1, keepdims=True)) / temperature,
                                    rtol=1e-3, atol=1e-3)
+
+
+def test_probabilities_average_the_turned_copies(fitted, digits):
+    X = digits[0][:20]
+    one = copy.copy(fitted).set_params(test_rotations=1)
+    turned = [_turned(X, angle) for angle in (-90.0, 0.0, 90.0)]
+    expected = np.mean([one.predict_proba(t) for t in turned], axis=0)
+    three = copy.copy(fitted).set_params(test_rotations=3)
+    np.testing.assert_allclose(three.predict_proba(X), expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(fitted.labels_, fitted.predict(digits[0]))
+
+
+def _turned(X, degrees):
+    """Every image of X turned by the same angle, as the model turns its copies."""
+    from skmcevae.groups import pose_matrix, warp
+    x = torch.from_numpy(X.reshape(-1, 1, 8, 8))
+    n = len(x)
+    angle = torch.full((n,), np.radians(degrees), dtype=torch.float32)
+    return warp(x, pose_matrix(angle, torch.zeros(n, 2), torch.zeros(n))).reshape(n, -1).numpy()
 
 
 def test_auto_device_takes_cuda_when_available(monkeypatch):

@@ -10,7 +10,6 @@ by the pose found so far and adds the pose the encoder then reads.
 """
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from skmcevae import MCEVAE
 from skmcevae.groups import compose, exp_map, invert_affine, warp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clustering import make_data, regroup_poses  # noqa: E402
+from clustering import angle_error, make_data, regroup_poses  # noqa: E402
 
 
 def refined_poses(model, X, steps):
@@ -39,17 +38,6 @@ def refined_poses(model, X, steps):
         canonical = warp(images, invert_affine(matrix))
     angle = torch.atan2(matrix[:, 1, 0], matrix[:, 0, 0])
     return np.degrees(angle.numpy()), canonical.flatten(1).numpy()
-
-
-def pose_error(theta, poses, labels):
-    diff = theta - poses[:, 0]
-    errors = np.empty_like(diff)
-    for k in np.unique(labels):
-        inside = labels == k
-        angles = np.radians(diff[inside])
-        offset = math.degrees(math.atan2(np.sin(angles).mean(), np.cos(angles).mean()))
-        errors[inside] = (diff[inside] - offset + 180) % 360 - 180
-    return float(np.median(np.abs(errors)))
 
 
 def main():
@@ -77,7 +65,7 @@ def main():
         theta, canon = refined_poses(model, X, steps)
         _, canon_moved = refined_poses(model, X_moved, steps)
         stability = np.linalg.norm(canon - canon_moved, axis=1).mean() / moved
-        print(f"refinement steps {steps}: pose error {pose_error(theta, poses, labels):.2f}"
+        print(f"refinement steps {steps}: pose error {angle_error(theta, poses, labels):.2f}"
               f" deg, canonical stability {stability:.3f}", flush=True)
 
 
