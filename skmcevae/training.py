@@ -64,7 +64,7 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     mutual information between the cluster weights of each image and of a posed copy
     of its neighbour (unsupervised invariance only). ``graph_labels`` (B,), the
     clusters of the neighbour graph, add the cross-entropy of the cluster weights
-    against them (the ``graph`` term). The terms stay on the device, so a training
+    against them, of each image and of one posed copy of it (the ``graph`` term). The terms stay on the device, so a training
     step never waits for the host.
     """
     out, terms = elbo_terms(module, x, config=config)
@@ -83,11 +83,26 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     graph = x.new_zeros(())
     if graph_labels is not None:
         graph = F.cross_entropy(out["c_logits"], graph_labels)
+        if config.group is not None:
+            # A posed copy carries its image's cluster: training the encoder on
+            # turned images too keeps an image's cluster when it turns.
+            graph = (graph + F.cross_entropy(_posed_logits(module, x, config),
+                                             graph_labels)) / 2
         loss = loss + config.graph_weight * graph
     summary = {name: value.detach().mean() for name, value in terms.items()}
     summary.update(loss=loss.detach(), invariance=invariance.detach().mean(),
                    consistency=consistency.detach(), graph=graph.detach())
     return loss, summary
+
+
+def _posed_logits(module, x, config):
+    """Cluster logits of one randomly posed copy of each image, with gradient."""
+    poses = sample_poses(x.shape[0], config.group, config.rotation_range,
+                         config.translation_range, config.scale_range, None,
+                         device=x.device)
+    with network_precision(x, config):
+        logits = module.encode(warp(x, poses_to_matrix(poses).to(x.dtype)))["c_logits"]
+    return logits.float()
 
 
 def _unsupervised_invariance(module, x, out, config):

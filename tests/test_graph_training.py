@@ -34,7 +34,9 @@ def test_graph_term_is_the_cross_entropy_of_the_weights():
                                       latent_dim=2, hidden_size=16))
     x = torch.rand(6, 1, 12, 12)
     labels = torch.tensor([0, 1, 2, 0, 1, 2])
-    config = LossConfig(graph_weight=2.0)
+    # With a zero pose range the posed copy is the image itself, so the term is the
+    # cross-entropy of x alone.
+    config = LossConfig(graph_weight=2.0, rotation_range=0.0)
     torch.manual_seed(1)
     loss, summary = batch_loss(module, x, None, config, graph_labels=labels)
     torch.manual_seed(1)
@@ -73,3 +75,17 @@ def test_without_neighbours_there_is_no_graph_term(rotated_digits):
     off = MCEVAE(n_clusters=3, latent_dim=2, hidden_size=16, max_epochs=2,
                  graph_weight=0.0, random_state=0).fit(X)
     assert all(epoch["graph"] == 0 for epoch in off.history_)
+
+
+def test_graph_term_also_reads_a_posed_copy():
+    torch.manual_seed(0)
+    module = MCEVAEModule(ModelConfig(image_shape=(1, 12, 12), n_clusters=3,
+                                      latent_dim=2, hidden_size=16))
+    x = torch.rand(6, 1, 12, 12)
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    alone = -module.encode(x)["c_logits"].log_softmax(1)[torch.arange(6), labels].mean()
+    for group, differs in (("SO2", True), (None, False)):
+        config = LossConfig(graph_weight=1.0, group=group, rotation_range=math.pi / 2,
+                            invariance=None)
+        _, summary = batch_loss(module, x, None, config, graph_labels=labels)
+        assert bool(abs(summary["graph"] - alone) > 1e-4) == differs, group
