@@ -96,9 +96,12 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
 
 
 def _posed_logits(module, x, config):
-    """Cluster logits of one randomly posed copy of each image, with gradient."""
-    poses = sample_poses(x.shape[0], config.group, config.rotation_range,
-                         config.translation_range, config.scale_range, None,
+    """Cluster logits of one randomly turned copy of each image, with gradient.
+
+    Turned only: a shift on top of the data's own shift pushes digits out of the
+    frame, and the copy no longer shows what its label says.
+    """
+    poses = sample_poses(x.shape[0], "SO2", config.rotation_range, 0.0, 0.0, None,
                          device=x.device)
     with network_precision(x, config):
         logits = module.encode(warp(x, poses_to_matrix(poses).to(x.dtype)))["c_logits"]
