@@ -13,18 +13,15 @@ import math
 import numpy as np
 import torch
 
-from .groups import compose, pose_matrix, warp
+from .groups import compose, rotation_matrix, warp
 from .neighbors import blur, normalise_poses, pose_normalising_matrix
 
 # 2-degree steps: finer steps would not beat the bilinear resampling of 28x28 images.
 ALIGN_STEP = math.radians(2.0)
 
 
-def _rotations(angles, n, like):
-    angle = torch.as_tensor(angles, dtype=like.dtype, device=like.device)
-    zeros = torch.zeros(n, device=like.device, dtype=like.dtype)
-    return pose_matrix(angle, torch.zeros(n, 2, device=like.device, dtype=like.dtype),
-                       zeros)
+def _rotations(angles, like):
+    return rotation_matrix(torch.as_tensor(angles, dtype=like.dtype, device=like.device))
 
 
 def alignment_angles(rotation_range):
@@ -51,7 +48,7 @@ def canonical_matrices(images, labels, prototypes, group, rotation_range):
     centred = normalise_poses(prototypes, group)
     # Prototype k turned by angle a sits at row k * n_angles + a.
     turned = warp(centred.repeat_interleave(n_angles, 0),
-                  _rotations(np.tile(angles, k), k * n_angles, prototypes))
+                  _rotations(np.tile(angles, k), prototypes))
     turned = blur(turned).flatten(1)  # (K*A, C*H*W)
     x = blur(normalise_poses(images, group)).flatten(1)  # (B, C*H*W)
     distance = (turned ** 2).sum(1) - 2 * x @ turned.T  # (B, K*A), up to |x|^2
@@ -60,4 +57,4 @@ def canonical_matrices(images, labels, prototypes, group, rotation_range):
     # The image is the prototype turned by `best`: undo that turn after removing
     # its shift and scale.
     return compose(pose_normalising_matrix(images, group),
-                   _rotations(-best, len(x), images))
+                   _rotations(-best, images))

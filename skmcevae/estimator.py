@@ -18,8 +18,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .alignment import canonical_matrices
 from .devices import cuda_devices, loadable_device, resolve_device
-from .groups import (GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, pose_matrix,
-                     warp)
+from .groups import (GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine,
+                     rotation_matrix, warp)
 from .images import check_unit_range, from_images, to_images
 from .model import MCEVAEModule, ModelConfig
 from .neighbors import graph_clusters, pose_invariant_neighbors
@@ -613,14 +613,9 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         prototypes = self._prototypes()
         rotation = math.radians(self.rotation_range)
 
-        def align_batch(batch):
-            # The cluster of each image travels as its last pixel column.
-            x, cluster = batch[:, :-1].view(-1, *self.image_shape_), batch[:, -1].long()
-            return warp(x, canonical_matrices(x, cluster, prototypes, self.group,
-                                              rotation)).flatten(1)
-        rows = np.concatenate([images.reshape(len(images), -1),
-                               labels[:, None].astype(np.float32)], axis=1)
-        aligned = self._batched(rows, align_batch).reshape(images.shape)
+        def align_batch(x, cluster):
+            return warp(x, canonical_matrices(x, cluster, prototypes, self.group, rotation))
+        aligned = self._batched(images, align_batch, alongside=labels)
         return from_images(aligned, self._input_ndim)
 
     def _prototypes(self):
@@ -786,9 +781,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         """The head ``key`` of each image turned by each angle, (n, A * size)."""
         def heads(x):
             n = x.shape[0]
-            shift, zero = x.new_zeros(n, 2), x.new_zeros(n)
             return torch.cat([self.module_.encode(
-                warp(x, pose_matrix(zero + float(angle), shift, zero)) if angle else x)[key]
+                warp(x, rotation_matrix(x.new_full((n,), float(angle)))) if angle else x)[key]
                 for angle in angles], dim=1)
         return self._batched(images, heads)
 
@@ -804,9 +798,10 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         return {"c_mean": self.n_clusters, "c_logits": self.n_clusters,
                 "z_mean": self.latent_dim, "tau_mean": GROUP_DIMS[self.group]}[key]
 
-    def _batched(self, array, fn):
-        """Apply ``fn`` to batches of ``array`` on the model's device."""
-        return apply_in_batches(self.module_, array, fn, _INFERENCE_BATCH)
+    def _batched(self, array, fn, alongside=None):
+        """Apply ``fn`` to batches of ``array`` (and of ``alongside``) on the model's device."""
+        return apply_in_batches(self.module_, array, fn, _INFERENCE_BATCH,
+                                alongside=alongside)
 
     # ------------------------------------------------------------- persistence
     def __getstate__(self):

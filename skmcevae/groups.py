@@ -82,6 +82,11 @@ def exp_map(tau, group):
     return matrix
 
 
+def rotation_matrix(angle):
+    """Affine matrices of pure rotations by ``angle`` radians, ``(B,) -> (B, 2, 3)``."""
+    return torch.cat([rotation(angle), angle.new_zeros(*angle.shape, 2, 1)], dim=-1)
+
+
 def pose_matrix(angle, shift, log_scale):
     """Affine matrices from explicit pose parameters.
 

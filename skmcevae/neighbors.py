@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from scipy.sparse import csr_matrix
 from sklearn.cluster import SpectralClustering
 
-from .groups import pose_matrix, warp
+from .groups import pose_matrix, rotation_matrix, warp
 
 # Angles 15 degrees apart already find neighbours as pure as a 10-degree grid
 # (benchmarks/results/neighbors.md); the search costs one pass per angle.
@@ -99,11 +99,7 @@ def blur(images, sigma=BLUR_SIGMA):
 
 
 def _rotate(images, angle):
-    batch = images.shape[0]
-    angles = torch.full((batch,), float(angle), device=images.device, dtype=images.dtype)
-    zeros = torch.zeros(batch, device=images.device, dtype=images.dtype)
-    return warp(images, pose_matrix(angles, torch.zeros(batch, 2, device=images.device,
-                                                        dtype=images.dtype), zeros))
+    return warp(images, rotation_matrix(images.new_full((images.shape[0],), float(angle))))
 
 
 def _batches(n, size):

@@ -64,8 +64,8 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     mutual information between the cluster weights of each image and of a posed copy
     of its neighbour (unsupervised invariance only). ``graph_labels`` (B,), the
     clusters of the neighbour graph, add the cross-entropy of the cluster weights
-    against them, of each image and of one posed copy of it (the ``graph`` term). The terms stay on the device, so a training
-    step never waits for the host.
+    against them, of each image and of one posed copy of it (the ``graph`` term).
+    The terms stay on the device, so a training step never waits for the host.
     """
     out, terms = elbo_terms(module, x, config=config)
     invariance = torch.zeros_like(terms["reconstruction"])
@@ -172,8 +172,11 @@ def negative_elbo(module, x):
     return sum(terms.values())
 
 
-def apply_in_batches(module, array, fn, batch_size=512, index=None):
+def apply_in_batches(module, array, fn, batch_size=512, index=None, alongside=None):
     """Apply ``fn`` to batches of ``array`` (or of its rows ``index``); one numpy array.
+
+    With ``alongside``, an array with a row per image of ``array``, ``fn`` also gets
+    the batch's rows of it, as a tensor on the device.
 
     Runs in eval mode without gradient, reading one batch at a time from ``array``
     (a memmap stays on disk) onto the module's device and its result back, so memory
@@ -188,7 +191,8 @@ def apply_in_batches(module, array, fn, batch_size=512, index=None):
             rows = slice(start, start + batch_size)
             batch = array[rows] if index is None else array[index[rows]]
             batch = torch.from_numpy(np.array(batch)).to(device)  # memmaps may be read-only
-            outputs.append(fn(batch).cpu().numpy())
+            args = () if alongside is None else (torch.from_numpy(alongside[rows]).to(device),)
+            outputs.append(fn(batch, *args).cpu().numpy())
     return np.concatenate(outputs, axis=0)
 
 

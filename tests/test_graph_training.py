@@ -28,12 +28,15 @@ def test_graph_clusters_with_as_many_clusters_as_images():
     assert sorted(labels.tolist()) == [0, 1]
 
 
-def test_graph_term_is_the_cross_entropy_of_the_weights():
+def _module_images_labels():
     torch.manual_seed(0)
     module = MCEVAEModule(ModelConfig(image_shape=(1, 12, 12), n_clusters=3,
                                       latent_dim=2, hidden_size=16))
-    x = torch.rand(6, 1, 12, 12)
-    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    return module, torch.rand(6, 1, 12, 12), torch.tensor([0, 1, 2, 0, 1, 2])
+
+
+def test_graph_term_is_the_cross_entropy_of_the_weights():
+    module, x, labels = _module_images_labels()
     # With a zero pose range the posed copy is the image itself, so the term is the
     # cross-entropy of x alone.
     config = LossConfig(graph_weight=2.0, rotation_range=0.0)
@@ -78,11 +81,7 @@ def test_without_neighbours_there_is_no_graph_term(rotated_digits):
 
 
 def test_graph_term_also_reads_a_posed_copy():
-    torch.manual_seed(0)
-    module = MCEVAEModule(ModelConfig(image_shape=(1, 12, 12), n_clusters=3,
-                                      latent_dim=2, hidden_size=16))
-    x = torch.rand(6, 1, 12, 12)
-    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    module, x, labels = _module_images_labels()
     alone = -module.encode(x)["c_logits"].log_softmax(1)[torch.arange(6), labels].mean()
     for group, differs in (("SO2", True), (None, False)):
         config = LossConfig(graph_weight=1.0, group=group, rotation_range=math.pi / 2,

@@ -6,7 +6,7 @@ import torch
 
 from skmcevae.groups import (compose, exp_map, group_dim, invert_affine,
                              left_jacobian, pose_matrix, poses_to_matrix, rotation,
-                             sample_poses, warp)
+                             rotation_matrix, sample_poses, warp)
 
 GROUPS = ["SO2", "SE2", "SIM2"]
 
@@ -116,3 +116,9 @@ def test_pose_matrix_and_sampled_poses():
     direct = pose_matrix(poses[:1, 0], poses[:1, 1:3], poses[:1, 3])
     torch.testing.assert_close(direct, matrix[:1])
     assert np.allclose(torch.linalg.det(matrix[:, :, :2]).numpy(), 1.0, atol=1e-5)
+
+
+def test_rotation_matrix_is_a_pose_without_shift_or_scale():
+    angle = torch.tensor([0.0, 0.3, -2.0])
+    expected = pose_matrix(angle, torch.zeros(3, 2), torch.zeros(3))
+    torch.testing.assert_close(rotation_matrix(angle), expected)
