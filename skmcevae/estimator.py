@@ -111,6 +111,12 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         With unsupervised invariance the mutual information is also taken between
         each image and a posed copy of one of its neighbours. 0 turns the
         neighbours off, and with them ``graph_weight``.
+    n_landmarks : int or None, default=10000
+        With more training images than this, neighbours are searched only among a
+        random sample of ``n_landmarks`` of them (the landmarks), so the search costs
+        time in proportion to the number of images rather than its square; only the
+        landmarks' graph is clustered and every other image takes the cluster most
+        common among its neighbours. None searches and clusters all images.
     graph_weight : float, default=10.0
         Weight of the cross-entropy that pulls the cluster weights w, of each image
         and of a randomly posed copy of it, towards the spectral clusters of the
@@ -211,7 +217,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                  invariance="unsupervised", n_invariance_samples=2,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
                  scale_range=0.2, consistency_weight=10.0, n_neighbors=7,
-                 graph_weight=10.0, test_rotations=1, cluster_temperature=0.2,
+                 n_landmarks=10000, graph_weight=10.0, test_rotations=1, cluster_temperature=0.2,
                  assign_by="mixture", hidden_size=512, max_epochs=20, batch_size=100,
                  learning_rate=1e-3, beta=1.0,
                  validation_fraction=None, n_iter_no_change=5, device="auto",
@@ -228,6 +234,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         self.scale_range = scale_range
         self.consistency_weight = consistency_weight
         self.n_neighbors = n_neighbors
+        self.n_landmarks = n_landmarks
         self.graph_weight = graph_weight
         self.test_rotations = test_rotations
         self.cluster_temperature = cluster_temperature
@@ -320,8 +327,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         optimiser = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
         loss_config = self._loss_config()
         train, held_out = self._split_validation(images.shape[0])
-        neighbors = self._neighbors(images, train, device)
-        graph_labels = self._graph_labels(neighbors, train)
+        neighbors, landmarks = self._neighbors(images, train, device)
+        graph_labels = self._graph_labels(neighbors, train, landmarks)
         # Neighbour pairs enter the mutual information of the unsupervised invariance.
         pairs = neighbors if self.invariance == "unsupervised" else None
         stopper = _EarlyStopping(self.n_iter_no_change) if held_out is not None else None
@@ -355,18 +362,28 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         return module, history
 
     def _neighbors(self, images, rows, device):
-        """(n, k) pose-invariant neighbours of the training ``rows`` among themselves,
-        as indices into ``images`` (rows elsewhere are never read); None when off."""
+        """(n, k) pose-invariant neighbours of the training ``rows`` among themselves
+        or among their landmarks, as indices into ``images`` (rows elsewhere are never
+        read), and the landmarks as positions in ``rows`` (None for all); (None, None)
+        when neighbours are off."""
         if not self.n_neighbors or len(rows) < 2:
-            return None
+            return None, None
         subset = images if len(rows) == len(images) else _Rows(images, rows)
+        landmarks = self._landmarks(len(rows))
         found = pose_invariant_neighbors(subset, self.n_neighbors, self.group,
-                                         math.radians(self.rotation_range), device)
+                                         math.radians(self.rotation_range), device,
+                                         candidates=landmarks)
         neighbors = np.zeros((len(images), found.shape[1]), dtype=np.int64)
         neighbors[rows] = rows[found]
-        return neighbors
+        return neighbors, landmarks
 
-    def _graph_labels(self, neighbors, rows):
+    def _landmarks(self, n_rows):
+        if self.n_landmarks is None or n_rows <= self.n_landmarks:
+            return None
+        rng = np.random.default_rng(int(torch.randint(2 ** 31 - 1, ()).item()))
+        return np.sort(rng.choice(n_rows, self.n_landmarks, replace=False))
+
+    def _graph_labels(self, neighbors, rows, landmarks):
         """Spectral clusters of the training rows' neighbour graph, indexed like the
         images (other rows are never read); None when off."""
         if neighbors is None or not self.graph_weight:
@@ -374,7 +391,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         seed = int(torch.randint(2 ** 31 - 1, ()).item())
         found = np.searchsorted(rows, neighbors[rows])  # image indices -> positions in rows
         labels = np.zeros(len(neighbors), dtype=np.int64)
-        labels[rows] = graph_clusters(found, self.n_clusters, seed)
+        labels[rows] = graph_clusters(found, self.n_clusters, seed, nodes=landmarks)
         return labels
 
     def _split_validation(self, n_images):

@@ -22,6 +22,8 @@ def check_params(est):
     _check_int(est, "n_iter_no_change", 1)
     _check_int(est, "n_neighbors", 0)
     _check_int(est, "test_rotations", 1)
+    if est.n_landmarks is not None:
+        _check_int(est, "n_landmarks", 2)
     fraction = est.validation_fraction
     if fraction is not None:
         _check_real(est, "validation_fraction", strict=True)

@@ -88,3 +88,51 @@ def test_graph_term_also_reads_a_posed_copy():
                             invariance=None)
         _, summary = batch_loss(module, x, None, config, graph_labels=labels)
         assert bool(abs(summary["graph"] - alone) > 1e-4) == differs, group
+
+
+def test_graph_on_landmarks_labels_the_rest_by_their_neighbours():
+    # Nodes 0-11 form two cliques; images 12-15 point at nodes of one clique each
+    # (image 15 splits 1 to 1 and takes its nearest, the first).
+    halves = [np.arange(6), np.arange(6, 12)]
+    rows = [[j for j in half if j != i][:3] for half in halves for i in half]
+    rows += [[0, 1, 2], [6, 7, 8], [7, 1, 6], [2, 8, 9]]
+    labels = graph_clusters(np.array(rows), 2, random_state=0, nodes=np.arange(12))
+    first, second = labels[0], labels[6]
+    assert first != second and (labels[:6] == first).all() and (labels[6:12] == second).all()
+    assert labels[12:].tolist() == [first, second, second, second]
+
+
+def test_graph_on_landmarks_is_as_pure_as_on_all_images(rotated_digits):
+    X, y = rotated_digits
+    X = X.reshape(-1, 1, 8, 8)
+    nodes = np.sort(np.random.default_rng(0).choice(len(X), 75, replace=False))
+    found = pose_invariant_neighbors(X, 7, "SO2", math.pi / 2, candidates=nodes)
+    sampled = graph_clusters(found, 3, random_state=0, nodes=nodes)
+    full = graph_clusters(pose_invariant_neighbors(X, 7, "SO2", math.pi / 2), 3,
+                          random_state=0)
+    # On 150 8x8 digits spectral clusters match the digits only loosely (ARI about
+    # 0.45 on all images); the landmarks' must do about as well.
+    assert (y[found] == y[:, None]).mean() > 0.8
+    assert adjusted_rand_score(y, sampled) > adjusted_rand_score(y, full) - 0.1
+
+
+def test_estimator_searches_among_n_landmarks(rotated_digits, monkeypatch):
+    import skmcevae.estimator as estimator
+    seen = []
+
+    def spy(images, *args, candidates=None, **kwargs):
+        seen.append((len(images), candidates))
+        return pose_invariant_neighbors(images, *args, candidates=candidates, **kwargs)
+
+    monkeypatch.setattr(estimator, "pose_invariant_neighbors", spy)
+    X, _ = rotated_digits
+    params = dict(n_clusters=3, latent_dim=2, hidden_size=16, max_epochs=1,
+                  random_state=0)
+    labels = [MCEVAE(n_landmarks=60, **params).fit(X).labels_ for _ in range(2)]
+    MCEVAE(n_landmarks=None, **params).fit(X)
+    (n0, first), (n1, second), (n2, everything) = seen
+    assert n0 == n1 == n2 == len(X)
+    assert len(first) == 60 and len(np.unique(first)) == 60
+    np.testing.assert_array_equal(first, second)  # drawn from random_state
+    np.testing.assert_array_equal(labels[0], labels[1])
+    assert everything is None

@@ -97,3 +97,26 @@ def test_neighbours_shape_and_never_self():
     assert found.shape == (7, 6) and found.dtype == np.int64
     assert not (found == np.arange(7)[:, None]).any()
     assert all(len(set(row)) == 6 for row in found.tolist())
+
+
+def test_candidates_restrict_the_search_and_keep_its_answer():
+    X, _ = _rotated_digits(20, seed=4)
+    candidates = np.arange(0, len(X), 3)
+    found = pose_invariant_neighbors(X, 4, "SO2", math.pi / 2, candidates=candidates)
+    assert found.shape == (len(X), 4)
+    assert np.isin(found, candidates).all()
+    assert not (found == np.arange(len(X))[:, None]).any()
+    # Among themselves the candidates find what a search over them alone finds (the
+    # principal axes come from all images, so compare sets of the nearest two).
+    alone = candidates[pose_invariant_neighbors(X[candidates], 4, "SO2", math.pi / 2)]
+    agree = [len(set(a[:2]) & set(b[:3])) == 2 or len(set(b[:2]) & set(a[:3])) == 2
+             for a, b in zip(found[candidates], alone)]
+    assert np.mean(agree) > 0.9
+
+
+def test_images_outside_the_candidates_find_candidates_of_their_digit():
+    X, y = _rotated_digits(40, seed=5)
+    candidates = np.sort(np.random.default_rng(0).choice(len(X), 40, replace=False))
+    found = pose_invariant_neighbors(X, 3, "SO2", math.pi / 2, candidates=candidates)
+    others = np.setdiff1d(np.arange(len(X)), candidates)
+    assert (y[found[others]] == y[others, None]).mean() > 0.85
