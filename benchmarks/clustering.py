@@ -50,6 +50,10 @@ def make_data(name, seed, n_samples):
     return X, y, poses
 
 
+def _landmarks(text):
+    return text if text == "default" else None if text == "None" else int(text)
+
+
 def model_group(name, group="auto"):
     """The group MCEVAE is told to factor out: by default SE2 for shifted data, else
     SO2; ``group`` other than "auto" overrides it ("None" for no pose)."""
@@ -58,8 +62,10 @@ def model_group(name, group="auto"):
     return "SE2" if DATASETS[name][1] == "SE2" else "SO2"
 
 
-def methods(name, seed, epochs, group="auto"):
+def methods(name, seed, epochs, group="auto", n_landmarks="default"):
     extra = {} if epochs is None else {"max_epochs": epochs}
+    if n_landmarks != "default":
+        extra["n_landmarks"] = n_landmarks
     mcevae = dict(group=model_group(name, group), random_state=seed, **extra)
     return {
         "MCEVAE": MCEVAE(**mcevae),
@@ -195,6 +201,9 @@ def main(argv=None):
     parser.add_argument("--group", default="auto",
                         choices=("auto", "None", "SO2", "SE2", "SIM2"),
                         help="MCEVAE's group (default: SE2 on se2, else SO2)")
+    parser.add_argument("--n-landmarks", type=_landmarks, default="default",
+                        help="MCEVAE's n_landmarks, an integer or None "
+                             "(default: the estimator's default)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's own)")
     parser.add_argument("--output", default=None)
@@ -215,7 +224,8 @@ def main(argv=None):
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             X, y, poses = make_data(data, seed, args.n_samples)
             fitted = {}
-            for method, model in methods(data, seed, args.epochs, args.group).items():
+            for method, model in methods(data, seed, args.epochs, args.group,
+                                          args.n_landmarks).items():
                 if args.methods and method not in args.methods:
                     continue
                 if method == "MCEVAE" and args.load_models:
@@ -239,7 +249,8 @@ def main(argv=None):
 def report_header(args, argv):
     return header("Clustering benchmark", "clustering.py", argv, [
         f"- seeds: {args.seeds} from {args.first_seed}; images: {args.n_samples}; "
-        f"MCEVAE epochs: {args.epochs or 'default'}; MCEVAE group: {args.group}",
+        f"MCEVAE epochs: {args.epochs or 'default'}; MCEVAE group: {args.group}; "
+        f"MCEVAE n_landmarks: {args.n_landmarks}",
         "- mean ± std over seeds; fit_s is wall time of fit_predict; peak_rss_gb is "
         "the process peak so far (monotone)",
         "- KMeans MCEVAE: the MCEVAE row's fitted model inside the Pipeline (a refit with "

@@ -9,7 +9,9 @@ digits, against 73% for plain pixel distances (benchmarks/results/neighbors.md).
 
 The training loss uses these neighbours twice: as pairs that should fall in one
 cluster, and through the spectral clusters of the graph that links each image to its
-neighbours, which the cluster weights are trained to follow.
+neighbours, which the cluster weights are trained to follow. On large data the
+neighbours are searched among a sample of landmark images only, and only the
+landmarks' graph is clustered (benchmarks/results/landmarks.md).
 """
 
 import math
