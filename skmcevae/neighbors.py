@@ -110,7 +110,8 @@ def _batches(n, size):
 
 
 def _prepared(images, rows, group, device):
-    x = torch.from_numpy(np.asarray(images[rows], dtype=np.float32)).to(device)
+    # A copy of the block: a slice of a read-only memmap would make torch warn.
+    x = torch.from_numpy(np.array(images[rows], dtype=np.float32)).to(device)
     return blur(normalise_poses(x, group))
 
 

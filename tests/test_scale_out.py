@@ -1,6 +1,8 @@
 """Parallel fits: thread limits, joblib's loky and dask backends, memmapped data."""
 
 import os
+import subprocess
+import sys
 import tracemalloc
 
 import joblib
@@ -103,3 +105,23 @@ def test_neighbour_graph_memory_does_not_grow_with_the_image_size(tmp_path, digi
     _, peak_large = _traced_fit_peak(_memmap(tmp_path, "large.npy", large), params)
     # A copy of the larger training half would add 2.3 MB more than the smaller one.
     assert peak_large - peak_small < (large.nbytes - small.nbytes) / 8
+
+
+_READ_ONLY_FIT = """
+import warnings, numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from skmcevae import MCEVAE
+np.save("x.npy", np.random.default_rng(0).random((40, 64)).astype(np.float32))
+warnings.simplefilter("error")
+warnings.simplefilter("ignore", ConvergenceWarning)
+X = np.load("x.npy", mmap_mode="r")
+MCEVAE(n_clusters=2, latent_dim=2, hidden_size=8, max_epochs=1).fit(X).predict(X)
+"""
+
+
+def test_a_read_only_memmap_fits_without_warnings(tmp_path):
+    # torch warns once per process about non-writable arrays, so the fit runs in a
+    # fresh interpreter with warnings as errors.
+    result = subprocess.run([sys.executable, "-c", _READ_ONLY_FIT], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
