@@ -2,7 +2,10 @@
 
 import math
 
+import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
 from skmcevae.model import MCEVAEModule, ModelConfig
 from skmcevae.training import TERMS, LossConfig, batch_loss, elbo_terms
@@ -51,3 +54,53 @@ def test_mixed_precision_runs_in_bf16_and_stays_close_to_float32():
         scale = exact[name].abs().mean().item()
         assert math.isclose(mixed[name].mean().item(), exact[name].mean().item(),
                             rel_tol=0.05, abs_tol=0.05 * scale + 1e-3), name
+
+
+class _HostTensorSpy(TorchDispatchMode):
+    """Records every torch operation that reads or makes a tensor on the CPU."""
+
+    def __init__(self):
+        super().__init__()
+        self.host_ops = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        tensors = [t for t in tree_flatten((args, kwargs, out))[0]
+                   if isinstance(t, torch.Tensor)]
+        if any(t.device.type == "cpu" for t in tensors):
+            self.host_ops.append(str(func))
+        return out
+
+
+def _meta_step(config, **inputs):
+    """batch_loss and its backward pass on the meta device, under the spy."""
+    module = MCEVAEModule(ModelConfig(image_shape=(1, 12, 12), n_clusters=3,
+                                      latent_dim=2, hidden_size=16)).to("meta")
+    x = torch.empty(6, 1, 12, 12, device="meta")
+    spy = _HostTensorSpy()
+    with spy:
+        loss, _ = batch_loss(module, x, inputs.get("canonical"), config,
+                             inputs.get("neighbor"), inputs.get("labels"))
+        loss.backward()
+    return spy.host_ops
+
+
+# A tensor on the meta device has a device but no data: any host read (.item(),
+# .cpu(), a Python if on a tensor) fails there, and any tensor made on the CPU shows
+# in the spy. On a GPU both would be a CPU-GPU round trip inside the training step.
+@pytest.mark.parametrize("group", ["SO2", "SE2", "SIM2", None])
+@pytest.mark.parametrize("invariance", ["unsupervised", "supervised", None])
+def test_a_training_step_touches_no_host_tensor(group, invariance):
+    meta = torch.empty(6, 1, 12, 12, device="meta")
+    config = LossConfig(group=group, invariance=invariance, graph_weight=1.0,
+                        consistency_weight=1.0, n_samples=3)
+    host_ops = _meta_step(config, canonical=meta, neighbor=meta,
+                          labels=torch.zeros(6, dtype=torch.long, device="meta"))
+    assert host_ops == []
+
+
+def test_the_host_tensor_spy_sees_a_round_trip():
+    spy = _HostTensorSpy()
+    with spy:
+        torch.ones(2, device="meta") + torch.ones(2).to("meta")
+    assert any("_to_copy" in op for op in spy.host_ops)
