@@ -8,6 +8,7 @@ benchmarks/results/clustering[-quick].md.
 """
 
 import argparse
+import ast
 import math
 import resource
 import time
@@ -50,6 +51,11 @@ def make_data(name, seed, n_samples):
     return X, y, poses
 
 
+def _params(items):
+    return {name: ast.literal_eval(value)
+            for name, value in (item.split("=", 1) for item in items)}
+
+
 def _landmarks(text):
     return text if text == "default" else None if text == "None" else int(text)
 
@@ -62,10 +68,11 @@ def model_group(name, group="auto"):
     return "SE2" if DATASETS[name][1] == "SE2" else "SO2"
 
 
-def methods(name, seed, epochs, group="auto", n_landmarks="default"):
+def methods(name, seed, epochs, group="auto", n_landmarks="default", params=None):
     extra = {} if epochs is None else {"max_epochs": epochs}
     if n_landmarks != "default":
         extra["n_landmarks"] = n_landmarks
+    extra.update(params or {})
     mcevae = dict(group=model_group(name, group), random_state=seed, **extra)
     return {
         "MCEVAE": MCEVAE(**mcevae),
@@ -204,6 +211,8 @@ def main(argv=None):
     parser.add_argument("--n-landmarks", type=_landmarks, default="default",
                         help="MCEVAE's n_landmarks, an integer or None "
                              "(default: the estimator's default)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="other MCEVAE parameters, values as Python literals")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's own)")
     parser.add_argument("--output", default=None)
@@ -225,7 +234,7 @@ def main(argv=None):
             X, y, poses = make_data(data, seed, args.n_samples)
             fitted = {}
             for method, model in methods(data, seed, args.epochs, args.group,
-                                          args.n_landmarks).items():
+                                          args.n_landmarks, _params(args.set)).items():
                 if args.methods and method not in args.methods:
                     continue
                 if method == "MCEVAE" and args.load_models:
@@ -250,7 +259,8 @@ def report_header(args, argv):
     return header("Clustering benchmark", "clustering.py", argv, [
         f"- seeds: {args.seeds} from {args.first_seed}; images: {args.n_samples}; "
         f"MCEVAE epochs: {args.epochs or 'default'}; MCEVAE group: {args.group}; "
-        f"MCEVAE n_landmarks: {args.n_landmarks}",
+        f"MCEVAE n_landmarks: {args.n_landmarks}; "
+        f"other MCEVAE parameters: {_params(args.set) or 'none'}",
         "- mean ± std over seeds; fit_s is wall time of fit_predict; peak_rss_gb is "
         "the process peak so far (monotone)",
         "- KMeans MCEVAE: the MCEVAE row's fitted model inside the Pipeline (a refit with "

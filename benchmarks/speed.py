@@ -85,8 +85,9 @@ def train_setup(images, mode, device, mixed_precision):
     canonical = images if invariance == "supervised" else None
     start = time.perf_counter()
     rows = np.arange(len(images))
-    neighbors = estimator._neighbors(images, rows, device)
-    extras = {"neighbors": neighbors, "graph_labels": estimator._graph_labels(neighbors, rows)}
+    neighbors, landmarks = estimator._neighbors(images, rows, device)
+    extras = {"neighbors": neighbors,
+              "graph_labels": estimator._graph_labels(neighbors, rows, landmarks)}
     return module, config, canonical, extras, time.perf_counter() - start
 
 

@@ -71,12 +71,18 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     The terms stay on the device, so a training step never waits for the host.
     """
     out, terms = elbo_terms(module, x, config=config)
+    # The graph term's turned copy (with gradient). For SO2 its poses are those of the
+    # invariance copies, so it also serves as the first of them: one encoder pass
+    # fewer per step. Other groups encode it last, as before this was shared.
+    shared = None
+    if graph_labels is not None and config.group == "SO2":
+        shared = _turned_encoding(module, x, config)
     invariance = torch.zeros_like(terms["reconstruction"])
     consistency = x.new_zeros(())
     if config.invariance == "supervised":
         invariance = reconstruction_error(out["canonical"], x_canonical, config.likelihood)
     elif config.invariance == "unsupervised":
-        invariance, consistency = _unsupervised_invariance(module, x, out, config)
+        invariance, consistency = _unsupervised_invariance(module, x, out, config, shared)
         if x_neighbor is not None:
             consistency = consistency + _neighbor_information(module, x_neighbor, out,
                                                               config)
@@ -87,10 +93,10 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     if graph_labels is not None:
         graph = F.cross_entropy(out["c_logits"], graph_labels)
         if config.group is not None:
-            # A posed copy carries its image's cluster: training the encoder on
+            # A turned copy carries its image's cluster: training the encoder on
             # turned images too keeps an image's cluster when it turns.
-            graph = (graph + F.cross_entropy(_posed_logits(module, x, config),
-                                             graph_labels)) / 2
+            turned = shared if shared is not None else _turned_encoding(module, x, config)
+            graph = (graph + F.cross_entropy(turned["c_logits"], graph_labels)) / 2
         loss = loss + config.graph_weight * graph
     summary = {name: value.detach().mean() for name, value in terms.items()}
     summary.update(loss=loss.detach(), invariance=invariance.detach().mean(),
@@ -98,8 +104,8 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     return loss, summary
 
 
-def _posed_logits(module, x, config):
-    """Cluster logits of one randomly turned copy of each image, with gradient.
+def _turned_encoding(module, x, config):
+    """Posterior parameters of one randomly turned copy of each image, with gradient.
 
     Turned only: a shift on top of the data's own shift pushes digits out of the
     frame, and the copy no longer shows what its label says.
@@ -107,18 +113,19 @@ def _posed_logits(module, x, config):
     poses = sample_poses(x.shape[0], "SO2", config.rotation_range, 0.0, 0.0, None,
                          device=x.device)
     with network_precision(x, config):
-        logits = module.encode(warp(x, poses_to_matrix(poses).to(x.dtype)))["c_logits"]
-    return logits.float()
+        encoded = module.encode(warp(x, poses_to_matrix(poses).to(x.dtype)))
+    return {key: value.float() for key, value in encoded.items()}
 
 
-def _unsupervised_invariance(module, x, out, config):
+def _unsupervised_invariance(module, x, out, config, shared=None):
     """Invariance penalty (B,) and cluster mutual information over S posed copies.
 
-    The copies g.x are encoded without gradient: they are the targets that the codes
-    of x must match.
+    The copies g.x are targets that the codes of x must match, so no gradient flows
+    through them. ``shared``, the encoding of one posed copy made for another term,
+    stands in for the first copy.
     """
     s = config.n_samples
-    target = _encode_copies(module, x, config)  # each (B*S, ...), copy s of image b at b*S+s
+    target = _copy_targets(module, x, config, shared)  # (B*S, ...), copy s of b at b*S+s
 
     def repeat(t):
         return t.repeat_interleave(s, dim=0)  # (B, ...) -> (B*S, ...)
@@ -133,18 +140,35 @@ def _unsupervised_invariance(module, x, out, config):
     return penalty, mutual_information(repeat(weights), target_weights)
 
 
+def _copy_targets(module, x, config, shared):
+    """Codes and canonical images of S posed copies, laid out (B*S, ...), the first
+    taken from ``shared`` (detached) when given."""
+    s = config.n_samples
+    if shared is None:
+        return _encode_copies(module, x, config, s)
+    first = {key: value.detach() for key, value in shared.items()}
+    with torch.no_grad(), network_precision(x, config):
+        first["canonical"] = module.decode_canonical(first["c_mean"], first["z_mean"])
+    first["canonical"] = first["canonical"].float()
+    if s == 1:
+        return first
+    rest = _encode_copies(module, x, config, s - 1)  # (B*(S-1), ...)
+    return {key: torch.cat([first[key].unsqueeze(1),
+                            rest[key].view(x.shape[0], s - 1, *rest[key].shape[1:])],
+                           dim=1).flatten(0, 1) for key in first}
+
+
 def _neighbor_information(module, x_neighbor, out, config):
     """Mutual information of the cluster weights of x and of posed copies of its
     neighbours: pairs that show the same thing in other poses, which the posed copies
     of x alone cannot supply."""
-    target = _encode_posed(module, x_neighbor, config)
+    target = _encode_posed(module, x_neighbor, config, canonical=False)
     return mutual_information(F.softmax(out["c_logits"], dim=1),
                               F.softmax(target["c_logits"], dim=1))
 
 
-def _encode_copies(module, x, config):
-    """Codes and canonical images of S posed copies of each image, laid out (B*S, ...)."""
-    s = config.n_samples
+def _encode_copies(module, x, config, s):
+    """Codes and canonical images of s posed copies of each image, laid out (B*s, ...)."""
     if not config.loop_copies:
         # All B*S copies batched, in passes of at most COPY_PASS images: on a CPU,
         # passes of more than about 128 images ran slower (their activations leave the
@@ -158,14 +182,17 @@ def _encode_copies(module, x, config):
             for key in parts[0]}  # S x (B, ...) -> (B, S, ...) -> (B*S, ...)
 
 
-def _encode_posed(module, x, config):
+def _encode_posed(module, x, config, canonical=True):
+    """Codes (and canonical images) of one posed copy of each image, no gradient."""
     poses = sample_poses(x.shape[0], config.group, config.rotation_range,
                          config.translation_range, config.scale_range, None,
                          device=x.device)
     copies = warp(x, poses_to_matrix(poses).to(x.dtype))
     with torch.no_grad(), network_precision(x, config):
         target = module.encode(copies)
-        target["canonical"] = module.decode_canonical(target["c_mean"], target["z_mean"])
+        if canonical:
+            target["canonical"] = module.decode_canonical(target["c_mean"],
+                                                          target["z_mean"])
     return {key: value.float() for key, value in target.items()}
 
 

@@ -104,3 +104,34 @@ def test_the_host_tensor_spy_sees_a_round_trip():
     with spy:
         torch.ones(2, device="meta") + torch.ones(2).to("meta")
     assert any("_to_copy" in op for op in spy.host_ops)
+
+
+def _images_encoded(module, x, config, labels):
+    seen = []
+    hook = module.encoder.register_forward_hook(lambda m, i, out: seen.append(len(out)))
+    batch_loss(module, x, None, config, x, labels)
+    hook.remove()
+    return sum(seen)
+
+
+@pytest.mark.parametrize("s", [1, 3])
+def test_for_so2_the_graph_terms_turned_copy_is_the_first_invariance_copy(s):
+    module, x = _module_and_images()
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    b = len(x)
+    for group, passes in (("SO2", 2 + s), ("SE2", 3 + s)):
+        config = LossConfig(n_samples=s, group=group, graph_weight=1.0)
+        # x, the turned copy, the neighbour's copy, and the S copies less the shared one.
+        assert _images_encoded(module, x, config, labels) == b * passes, group
+    # With identity poses every copy is x: sharing must give the same penalty as S
+    # copies of its own, and the gradient must still reach the encoder through it.
+    results = []
+    for share in (True, False):
+        torch.manual_seed(1)
+        config = LossConfig(n_samples=s, rotation_range=0.0, graph_weight=1.0,
+                            group="SO2" if share else "SE2", translation_range=0.0)
+        module.zero_grad()
+        loss, summary = batch_loss(module, x, None, config, graph_labels=labels)
+        loss.backward()
+        results.append((summary["invariance"], summary["graph"]))
+    torch.testing.assert_close(results[0], results[1], rtol=1e-4, atol=1e-5)
