@@ -88,7 +88,9 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         How the invariant code is learned: from random posed copies of each image,
         from canonical images passed to ``fit`` as ``X_canonical``, or not at all.
     n_invariance_samples : int, default=2
-        Posed copies per image in the unsupervised invariance term (S).
+        Posed copies per image in the unsupervised invariance term (S). For
+        ``group="SO2"`` with the graph term on, the graph term's turned copy is the
+        first of them, so S = 2 costs one extra encoder pass per image.
     likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
         Bernoulli for images in [0, 1]; unit-variance Gaussian otherwise.
     rotation_range : float, default=90.0
