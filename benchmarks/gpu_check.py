@@ -57,8 +57,9 @@ def check_sync_free_step(X, device):
     finally:
         if cuda:
             torch.cuda.set_sync_debug_mode("default")
-    return True, "loss and backward ran with sync debug mode 'error'" if cuda else \
-        "not a CUDA device: ran without the sync check"
+    if not cuda:
+        return True, "not a CUDA device: ran without the sync check"
+    return True, "loss and backward ran with sync debug mode 'error'"
 
 
 def check_fit(X, device):

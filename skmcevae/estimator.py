@@ -18,8 +18,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .alignment import canonical_matrices
 from .devices import cuda_devices, loadable_device, resolve_device
-from .groups import (GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine,
-                     rotation_matrix, warp)
+from .groups import (GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, rotate,
+                     warp)
 from .images import check_unit_range, from_images, to_images
 from .model import MCEVAEModule, ModelConfig
 from .neighbors import graph_clusters, pose_invariant_neighbors
@@ -219,7 +219,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
                  invariance="unsupervised", n_invariance_samples=2,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
                  scale_range=0.2, consistency_weight=10.0, n_neighbors=7,
-                 n_landmarks=10000, graph_weight=10.0, test_rotations=1, cluster_temperature=0.2,
+                 n_landmarks=10000, graph_weight=10.0, test_rotations=1,
+                 cluster_temperature=0.2,
                  assign_by="mixture", hidden_size=512, max_epochs=20, batch_size=100,
                  learning_rate=1e-3, beta=1.0,
                  validation_fraction=None, n_iter_no_change=5, device="auto",
@@ -799,10 +800,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
     def _encode_turned(self, images, key, angles):
         """The head ``key`` of each image turned by each angle, (n, A * size)."""
         def heads(x):
-            n = x.shape[0]
-            return torch.cat([self.module_.encode(
-                warp(x, rotation_matrix(x.new_full((n,), float(angle)))) if angle else x)[key]
-                for angle in angles], dim=1)
+            return torch.cat([self.module_.encode(rotate(x, angle) if angle else x)[key]
+                              for angle in angles], dim=1)
         return self._batched(images, heads)
 
     def _encode(self, images, keys):

@@ -87,6 +87,11 @@ def rotation_matrix(angle):
     return torch.cat([rotation(angle), angle.new_zeros(*angle.shape, 2, 1)], dim=-1)
 
 
+def rotate(images, angle):
+    """Images (B, C, H, W) turned by one ``angle`` in radians, about their centre."""
+    return warp(images, rotation_matrix(images.new_full((images.shape[0],), float(angle))))
+
+
 def pose_matrix(angle, shift, log_scale):
     """Affine matrices from explicit pose parameters.
 

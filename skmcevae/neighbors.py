@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from scipy.sparse import csr_matrix
 from sklearn.cluster import SpectralClustering
 
-from .groups import pose_matrix, rotation_matrix, warp
+from .groups import pose_matrix, rotate, warp
 
 # Angles 15 degrees apart already find neighbours as pure as a 10-degree grid
 # (benchmarks/results/neighbors.md); the search costs one pass per angle.
@@ -101,10 +101,6 @@ def blur(images, sigma=BLUR_SIGMA):
     return F.conv2d(images, column, padding=(radius, 0), groups=channels)
 
 
-def _rotate(images, angle):
-    return warp(images, rotation_matrix(images.new_full((images.shape[0],), float(angle))))
-
-
 def _batches(n, size):
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
@@ -169,16 +165,17 @@ def pose_invariant_neighbors(images, n_neighbors, group="SO2",
         found = []
         for part in _batches(n, max(1, _BLOCK_PAIRS // len(pool))):
             query = _prepared(images, part, group, device)
-            best = distance = None
+            best = None
             # The queries are turned, not the candidates: on shifted digits (se2)
             # turning the candidates found neighbours as pure, yet trained clusters
             # 0.06 less accurate over five seeds (benchmarks/results/landmarks.md).
             for angle in angles:
-                q = (_rotate(query, angle).flatten(1) - mean) @ axes  # (b, p)
+                q = (rotate(query, angle).flatten(1) - mean) @ axes  # (b, p)
                 q = torch.cat([q, (q ** 2).sum(1, keepdim=True), torch.ones_like(q[:, :1])],
                               dim=1)
                 if best is None:
-                    best, distance = q @ base, torch.empty(len(q), len(pool), device=device)
+                    best = q @ base
+                    distance = torch.empty_like(best)
                 else:
                     torch.minimum(best, torch.mm(q, base, out=distance), out=best)
             rows, columns = _self_pairs(np.arange(part.start, part.stop), pool)

@@ -6,7 +6,7 @@ import torch
 
 from skmcevae.groups import (compose, exp_map, group_dim, invert_affine,
                              left_jacobian, pose_matrix, poses_to_matrix, rotation,
-                             rotation_matrix, sample_poses, warp)
+                             rotate, rotation_matrix, sample_poses, warp)
 
 GROUPS = ["SO2", "SE2", "SIM2"]
 
@@ -122,3 +122,13 @@ def test_rotation_matrix_is_a_pose_without_shift_or_scale():
     angle = torch.tensor([0.0, 0.3, -2.0])
     expected = pose_matrix(angle, torch.zeros(3, 2), torch.zeros(3))
     torch.testing.assert_close(rotation_matrix(angle), expected)
+
+
+def test_rotate_turns_every_image_by_one_angle():
+    images = torch.rand(3, 1, 9, 9)
+    matrix = pose_matrix(torch.full((3,), 0.7), torch.zeros(3, 2), torch.zeros(3))
+    torch.testing.assert_close(rotate(images, 0.7), warp(images, matrix))
+    quarter = rotate(images, math.pi / 2)
+    # A quarter turn of a square image moves pixels exactly (up to float error).
+    assert torch.allclose(quarter, torch.rot90(images, 1, (2, 3)), atol=1e-5) or \
+        torch.allclose(quarter, torch.rot90(images, -1, (2, 3)), atol=1e-5)
