@@ -30,8 +30,9 @@ import torch
 
 from skmcevae import MCEVAE
 from skmcevae.datasets import load_mnist, random_poses
+from skmcevae.config import configs
 from skmcevae.model import MCEVAEModule
-from skmcevae.training import batch_loss
+from skmcevae.objective import batch_loss
 
 HERE = Path(__file__).parent
 
@@ -43,8 +44,8 @@ def data(n):
 
 
 def check_sync_free_step(X, device):
-    estimator = MCEVAE(device=device)
-    module = MCEVAEModule(estimator._config(X)).to(device)
+    model_config, loss_config = configs(MCEVAE(device=device).get_params(), X.shape[1:])
+    module = MCEVAEModule(model_config).to(device)
     x = torch.from_numpy(X[:100]).to(device)
     labels = torch.zeros(len(x), dtype=torch.long, device=device)
     cuda = device.startswith("cuda")
@@ -52,7 +53,7 @@ def check_sync_free_step(X, device):
         torch.cuda.synchronize()
         torch.cuda.set_sync_debug_mode("error")
     try:
-        loss, _ = batch_loss(module, x, None, estimator._loss_config(), x, labels)
+        loss, _ = batch_loss(module, x, None, loss_config, x, labels)
         loss.backward()
     finally:
         if cuda:

@@ -15,6 +15,7 @@ benchmarks/results/speed-<device>.md.
 
 import argparse
 import resource
+from dataclasses import replace
 import threading
 import time
 
@@ -23,10 +24,12 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from skmcevae import MCEVAE
+from skmcevae.config import configs
 from skmcevae.datasets import load_mnist
-from skmcevae.estimator import _run_epoch  # the training loop, timed without the fit around it
+from skmcevae.graph import neighbor_graph
 from skmcevae.model import MCEVAEModule
-from skmcevae.training import LossConfig, batch_loss
+from skmcevae.objective import batch_loss
+from skmcevae.training import run_epoch  # the training loop, timed without the fit around it
 
 from common import header, write_report
 
@@ -80,14 +83,17 @@ def train_setup(images, mode, device, mixed_precision):
     estimator = MCEVAE(invariance=invariance, n_invariance_samples=s, device=device,
                        mixed_precision=mixed_precision,
                        **({} if graph else {"n_neighbors": 0}))
-    module = MCEVAEModule(estimator._config(images)).to(device)
-    config = LossConfig(**{**estimator._loss_config().__dict__, "loop_copies": looped})
+    params = estimator.get_params()
+    model_config, config = configs(params, images.shape[1:])
+    module = MCEVAEModule(model_config).to(device)
+    config = replace(config, loop_copies=looped)
     canonical = images if invariance == "supervised" else None
     start = time.perf_counter()
-    rows = np.arange(len(images))
-    neighbors, landmarks = estimator._neighbors(images, rows, device)
-    extras = {"neighbors": neighbors,
-              "graph_labels": estimator._graph_labels(neighbors, rows, landmarks)}
+    neighbors, graph_labels = neighbor_graph(
+        images, np.arange(len(images)), params["n_neighbors"], model_config.n_clusters,
+        model_config.group, model_config.rotation_range, params["n_landmarks"],
+        device=device)
+    extras = {"neighbors": neighbors, "graph_labels": graph_labels}
     return module, config, canonical, extras, time.perf_counter() - start
 
 
@@ -102,7 +108,7 @@ def epoch_seconds(images, mode, device, mixed_precision, epochs):
     for _ in range(epochs + 1):
         _sync(device)
         start = time.perf_counter()
-        _run_epoch(module, optimiser, (images, canonical), rows, config, 100, device,
+        run_epoch(module, optimiser, (images, canonical), rows, config, 100, device,
                    **extras)
         _sync(device)
         times.append(time.perf_counter() - start)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .groups import compose, rotation_matrix, warp
-from .neighbors import blur, normalise_poses, pose_normalising_matrix
+from .graph import blur, normalise_poses, pose_normalising_matrix
 
 # 2-degree steps: finer steps would not beat the bilinear resampling of 28x28 images.
 ALIGN_STEP = math.radians(2.0)

@@ -7,7 +7,7 @@ import torch
 from sklearn.utils import check_random_state
 
 from .groups import poses_to_matrix, warp
-from .images import from_images, to_images
+from .validation import from_images, to_images
 
 __all__ = ["load_mnist", "load_digits_images", "random_poses"]
 

@@ -1,71 +1,36 @@
-"""The scikit-learn estimator around the MCE-VAE torch core."""
+"""The scikit-learn estimator around the MCE-VAE torch core.
 
-import copy
-import math
+``MCEVAE.fit`` reads as the method: validate, build the module, find the neighbour
+graph, train, fit the cluster read-out, label the training images. The work lives in
+module-level functions of :mod:`skmcevae.graph`, :mod:`skmcevae.training`,
+:mod:`skmcevae.readout` and :mod:`skmcevae.inference`.
+"""
+
 import numbers
-import time
 import warnings
-from functools import partial
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .alignment import canonical_matrices
-from .devices import cuda_devices, loadable_device, resolve_device
-from .groups import (GROUP_DIMS, GROUP_PARAM_NAMES, exp_map, invert_affine, rotate,
-                     warp)
-from .images import check_unit_range, from_images, to_images
-from .model import MCEVAEModule, ModelConfig
-from .neighbors import graph_clusters, pose_invariant_neighbors
-from .params import check_params
+from .config import architecture_changes, configs
+from .graph import neighbor_graph
+from .groups import GROUP_PARAM_NAMES, exp_map, invert_affine, warp
+from .inference import (apply_in_batches, cuda_devices, encode, loadable_device,
+                        module_device, resolve_device, to_cpu)
+from .model import MCEVAEModule
+from .objective import negative_elbo
 from .progress import FitProgress
+from .readout import (cluster_proba, fit_readout, match_order, prototypes,
+                      turn_angles)
 from .threads import fit_threads, torch_threads
-from .training import (TERMS, LossConfig, apply_in_batches, batch_loss, negative_elbo,
-                       validation_loss)
-
-# Measured fastest on a 2-core CPU for 28x28 images (benchmarks/results/speed-cpu.md).
-_INFERENCE_BATCH = 128
-
-
-class _EarlyStopping:
-    """Tracks the validation loss, keeps the best weights, says when to stop."""
-
-    def __init__(self, patience):
-        self.patience = patience
-        self.best = math.inf
-        self.best_state = None
-        self.since_best = 0
-
-    def should_stop(self, epoch, module):
-        if epoch["validation_loss"] < self.best:
-            self.best, self.since_best = epoch["validation_loss"], 0
-            self.best_state = copy.deepcopy(module.state_dict())
-        else:
-            self.since_best += 1
-        return self.since_best >= self.patience
-
-    def restore_best(self, module):
-        if self.best_state is not None:
-            module.load_state_dict(self.best_state)
-
-
-class _Rows:
-    """The rows ``rows`` of an array, read lazily (the array may be a memmap)."""
-
-    def __init__(self, array, rows):
-        self.array, self.rows = array, rows
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, index):
-        return self.array[self.rows[index]]
+from .training import build, split_validation, train
+from .validation import (check_column_names, check_feature_names, check_fit_data,
+                         check_params, check_predict_data, column_names, from_images)
 
 
 class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -132,7 +97,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         costs proportionally more. On data whose poses do span the range it raised
         rotation consistency on rotated MNIST from 0.91 to 0.96 with 7; on upright
         data it costs accuracy, so 1 (the image alone) is the default. Ignored for
-        ``group=None``.
+        ``group=None``. The one parameter read at prediction time, so it can be
+        changed after ``fit``; every other one acts through the fitted state.
     cluster_temperature : float or None, default=0.2
         The cluster weights are ``w = softmax(z_c mean / cluster_temperature)``, the
         responsibilities of the one-hot prior centres, so that w and z_c agree. None
@@ -178,7 +144,11 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         image. Ignored for 3-D and 4-D input except as a check.
     warm_start : bool, default=False
         Continue training the fitted model on the next ``fit`` instead of starting
-        afresh.
+        afresh: its weights, optimiser state and cluster numbering carry over (the
+        neighbour graph's clusters are renumbered to match). Parameters that shape
+        the weights (``n_clusters``, ``latent_dim``, ``group``, ``likelihood``,
+        ``hidden_size``, ``cluster_temperature``) cannot change; the image size
+        neither.
 
     Attributes
     ----------
@@ -201,9 +171,20 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         "centroids").
     mixture_ : GaussianMixture or None
         The mixture fitted to the z_c means (``assign_by="mixture"``).
+    readout_ : ClusterReadout
+        How clusters are read from codes (:mod:`skmcevae.readout`).
+    feature_names_in_ : ndarray of str
+        Column names of X, when X was a DataFrame with string column names.
     n_threads_ : int
         Torch CPU threads used by the last fit: torch's count, lowered to the share
         of the CPUs that a joblib or dask worker was given (``OMP_NUM_THREADS``).
+
+    Notes
+    -----
+    Images come in as flat rows ``(n, C*H*W)``, ``(n, H, W)`` or ``(n, C, H, W)``.
+    Methods that take images (``canonicalize``) return them in the layout of their
+    own input; methods that make images from codes (``inverse_transform``,
+    ``sample``) return the layout of the X given to ``fit``.
 
     Examples
     --------
@@ -274,188 +255,90 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         self : MCEVAE
         """
         check_params(self)
-        images, ndim = self._validate_fit_data(X, X_canonical)
-        canonical = None
-        if X_canonical is not None:
-            canonical, _ = to_images(X_canonical, images.shape[1:], name="X_canonical")
-            self._check_values(canonical, "X_canonical")
+        images, canonical, ndim = check_fit_data(self.get_params(), X, X_canonical)
+        model_config, loss_config = configs(self.get_params(), images.shape[1:])
+        previous = self._previous_fit(model_config, images)
         device = resolve_device(self.device)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         with torch_threads(fit_threads()) as n_threads:
             with torch.random.fork_rng(devices=cuda_devices(device)):
                 torch.manual_seed(seed)
-                module, history = self._train(images, canonical, device)
-            self.module_ = module
-            self.history_ = history
-            self.n_iter_ = len(history)
-            self.image_shape_ = images.shape[1:]
-            self.n_features_in_ = int(np.prod(images.shape[1:]))
-            self._input_ndim = ndim
-            self._device = device
-            self._fit_centroids(images, seed)
-            self.labels_ = self._predict_proba(images).argmax(1)
-        self.n_threads_ = n_threads
-        self._warn_on_empty_clusters()
+                module, optimiser = build(model_config, device, self.learning_rate,
+                                          previous["module"], previous["optimizer"])
+                rows, held_out = split_validation(len(images), self.validation_fraction)
+                neighbors, graph_labels = self._graph(images, rows, module,
+                                                      previous["labels"])
+                history = train(
+                    module, optimiser, (images, canonical), rows, loss_config,
+                    max_epochs=self.max_epochs, batch_size=self.batch_size,
+                    held_out=held_out, n_iter_no_change=self.n_iter_no_change,
+                    neighbors=neighbors if self.invariance == "unsupervised" else None,
+                    graph_labels=graph_labels, progress=FitProgress(
+                        self.verbose, len(previous["history"]), self.max_epochs,
+                        -(-len(rows) // self.batch_size)))
+            reference = _reference(graph_labels, rows, previous["labels"])
+            readout = fit_readout(module, images, self.assign_by, seed, reference)
+            labels = cluster_proba(module, readout, images,
+                                   self._turn_angles(module)).argmax(1)
+        self._set_fitted(module, optimiser, readout, labels, previous["history"] + history,
+                         ndim, X, n_threads)
         return self
 
-    def _validate_fit_data(self, X, X_canonical):
-        images, ndim = to_images(X, self.image_shape)
-        if images.shape[0] < 2:
-            raise ValueError(f"MCEVAE needs at least 2 images to fit, got "
-                             f"{images.shape[0]}.")
-        if self.n_clusters > images.shape[0]:
-            raise ValueError(f"n_clusters={self.n_clusters} is more than the "
-                             f"{images.shape[0]} images in X.")
-        self._check_values(images, "X")
-        if X_canonical is None and self.invariance == "supervised":
-            raise ValueError("invariance='supervised' needs X_canonical, the canonical "
-                             "images, in fit(X, X_canonical=...).")
-        if X_canonical is not None and self.invariance != "supervised":
-            raise ValueError(f"X_canonical is only used with invariance='supervised', "
-                             f"but invariance={self.invariance!r}.")
-        return images, ndim
+    def _previous_fit(self, model_config, images):
+        """What a warm start carries over (nothing when it does not): the module, the
+        optimiser state, the history and the previous fit's cluster of each image."""
+        if not (self.warm_start and hasattr(self, "module_")):
+            return {"module": None, "optimizer": None, "history": [], "labels": None}
+        fitted = self.module_.config
+        changed = architecture_changes(fitted, model_config)
+        if changed:
+            detail = ", ".join(f"{name} {getattr(fitted, name)!r} -> "
+                               f"{getattr(model_config, name)!r}" for name in changed)
+            raise ValueError(f"warm_start=True continues the fitted model, whose weights "
+                             f"do not fit the new settings ({detail}); restore them or "
+                             f"set warm_start=False to train a new model.")
+        labels = cluster_proba(self.module_, self.readout_, images,
+                               self._turn_angles(self.module_)).argmax(1)
+        return {"module": self.module_, "optimizer": self._optimizer_state,
+                "history": list(self.history_), "labels": labels}
 
-    def _check_values(self, images, name):
-        if self.likelihood == "bernoulli":
-            check_unit_range(images, name)
+    def _graph(self, images, rows, module, previous_labels):
+        """Neighbours and graph clusters; on a warm start the clusters are renumbered
+        to agree with the previous fit's, so that cluster k keeps its meaning."""
+        config = module.config
+        neighbors, labels = neighbor_graph(
+            images, rows, self.n_neighbors, config.n_clusters, config.group,
+            config.rotation_range, self.n_landmarks, cluster=bool(self.graph_weight),
+            device=module_device(module))
+        if labels is not None and previous_labels is not None:
+            order = match_order(labels[rows], previous_labels[rows], config.n_clusters)
+            renamed = np.argsort(order)  # old cluster order[j] -> j
+            labels[rows] = renamed[labels[rows]]
+        return neighbors, labels
 
-    def _train(self, images, canonical, device):
-        reuse = self.warm_start and hasattr(self, "module_")
-        if reuse and tuple(self.module_.config.image_shape) != images.shape[1:]:
-            raise ValueError("warm_start=True needs images of the fitted shape "
-                             f"{self.image_shape_}, got {images.shape[1:]}.")
-        module = copy.deepcopy(self.module_) if reuse else MCEVAEModule(self._config(images))
-        module.to(device)
-        history = list(self.history_) if reuse else []
-        optimiser = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
-        loss_config = self._loss_config()
-        train, held_out = self._split_validation(images.shape[0])
-        neighbors, landmarks = self._neighbors(images, train, device)
-        graph_labels = self._graph_labels(neighbors, train, landmarks)
-        # Neighbour pairs enter the mutual information of the unsupervised invariance.
-        pairs = neighbors if self.invariance == "unsupervised" else None
-        stopper = _EarlyStopping(self.n_iter_no_change) if held_out is not None else None
-        progress = FitProgress(self.verbose, len(history), self.max_epochs,
-                               n_batches=-(-len(train) // self.batch_size))
-        start = time.perf_counter()
-        try:
-            for _ in range(self.max_epochs):
-                epoch = _run_epoch(module, optimiser, (images, canonical), train,
-                                   loss_config, self.batch_size, device,
-                                   neighbors=pairs, graph_labels=graph_labels,
-                                   on_batch=progress.batch_done)
-                if stopper is not None:
-                    epoch["validation_loss"] = validation_loss(module, images, held_out)
-                epoch["time"] = time.perf_counter() - start
-                history.append(epoch)
-                progress.epoch_done(epoch)
-                if stopper is not None and stopper.should_stop(epoch, module):
-                    break
-            else:
-                if stopper is not None:
-                    warnings.warn(f"The validation loss was still improving after "
-                                  f"max_epochs={self.max_epochs}; raise max_epochs.",
-                                  ConvergenceWarning)
-        except KeyboardInterrupt:
-            warnings.warn(f"Training interrupted after {len(history)} epochs; the "
-                          f"model keeps the weights reached so far.", UserWarning)
-        if stopper is not None:
-            stopper.restore_best(module)
-        module.eval()
-        return module, history
-
-    def _neighbors(self, images, rows, device):
-        """(n, k) pose-invariant neighbours of the training ``rows`` among themselves
-        or among their landmarks, as indices into ``images`` (rows elsewhere are never
-        read), and the landmarks as positions in ``rows`` (None for all); (None, None)
-        when neighbours are off."""
-        if not self.n_neighbors or len(rows) < 2:
-            return None, None
-        subset = images if len(rows) == len(images) else _Rows(images, rows)
-        landmarks = self._landmarks(len(rows))
-        found = pose_invariant_neighbors(subset, self.n_neighbors, self.group,
-                                         math.radians(self.rotation_range), device,
-                                         candidates=landmarks)
-        neighbors = np.zeros((len(images), found.shape[1]), dtype=np.int64)
-        neighbors[rows] = rows[found]
-        return neighbors, landmarks
-
-    def _landmarks(self, n_rows):
-        if self.n_landmarks is None or n_rows <= self.n_landmarks:
-            return None
-        rng = np.random.default_rng(int(torch.randint(2 ** 31 - 1, ()).item()))
-        return np.sort(rng.choice(n_rows, self.n_landmarks, replace=False))
-
-    def _graph_labels(self, neighbors, rows, landmarks):
-        """Spectral clusters of the training rows' neighbour graph, indexed like the
-        images (other rows are never read); None when off."""
-        if neighbors is None or not self.graph_weight:
-            return None
-        seed = int(torch.randint(2 ** 31 - 1, ()).item())
-        found = np.searchsorted(rows, neighbors[rows])  # image indices -> positions in rows
-        labels = np.zeros(len(neighbors), dtype=np.int64)
-        labels[rows] = graph_clusters(found, self.n_clusters, seed, nodes=landmarks)
-        return labels
-
-    def _split_validation(self, n_images):
-        """Indices of the training and the held-out images (None without early stopping).
-
-        Indices, not copies: X may be a memmap larger than memory.
-        """
-        if self.validation_fraction is None:
-            return np.arange(n_images), None
-        n_held = int(round(self.validation_fraction * n_images))
-        if n_held < 1 or n_held >= n_images:
-            raise ValueError(f"validation_fraction={self.validation_fraction} leaves no "
-                             f"images to validate or to train on with {n_images} images.")
-        order = torch.randperm(n_images).numpy()
-        return np.sort(order[n_held:]), np.sort(order[:n_held])
-
-    def _config(self, images):
-        return ModelConfig(image_shape=tuple(images.shape[1:]), n_clusters=self.n_clusters,
-                           latent_dim=self.latent_dim, group=self.group,
-                           likelihood=self.likelihood, hidden_size=self.hidden_size,
-                           cluster_temperature=self.cluster_temperature)
-
-    def _loss_config(self):
-        return LossConfig(likelihood=self.likelihood, beta=self.beta,
-                          invariance=self.invariance,
-                          n_samples=self.n_invariance_samples, group=self.group,
-                          rotation_range=math.radians(self.rotation_range),
-                          translation_range=2 * self.translation_range,
-                          scale_range=self.scale_range,
-                          consistency_weight=self.consistency_weight,
-                          graph_weight=self.graph_weight,
-                          mixed_precision=self.mixed_precision)
-
-    def _fit_centroids(self, images, seed):
-        """A Gaussian mixture (``assign_by="mixture"``) or KMeans ("centroids") on the
-        z_c means of the training images.
-
-        Measured on rotated MNIST, either read-out of the learned z_c code is a better
-        cluster than the argmax of the encoder's weights w, and with the graph term the
-        mixture was as good as KMeans or better in all ten runs recorded in
-        benchmarks/results/readouts.md.
-        """
-        self.cluster_centers_ = self.cluster_scale_ = self.mixture_ = None
-        if self.assign_by == "weights":
-            return
-        codes, = self._encode(images, ("c_mean",))
-        if self.assign_by == "mixture":
-            self.mixture_ = GaussianMixture(self.n_clusters, covariance_type="full",
-                                            n_init=3, random_state=seed).fit(codes)
-            self.cluster_centers_ = self.mixture_.means_.astype(np.float32)
-            return
-        kmeans = KMeans(self.n_clusters, n_init=10, random_state=seed).fit(codes)
-        self.cluster_centers_ = kmeans.cluster_centers_.astype(np.float32)
-        # One shared spherical variance turns distances into probabilities.
-        self.cluster_scale_ = max(kmeans.inertia_ / codes.size, 1e-12)
-
-    def _warn_on_empty_clusters(self):
-        used = np.unique(self.labels_).size
-        if used < self.n_clusters:
-            warnings.warn(f"Only {used} of {self.n_clusters} clusters received training "
-                          f"images; train longer or lower n_clusters.",
+    def _set_fitted(self, module, optimiser, readout, labels, history, ndim, X,
+                    n_threads):
+        self.module_ = module
+        self._optimizer_state = optimiser.state_dict()
+        self.readout_ = readout
+        self.cluster_centers_ = readout.centers
+        self.mixture_ = readout.mixture
+        self.labels_ = labels
+        self.history_ = history
+        self.n_iter_ = len(history)
+        self.image_shape_ = tuple(module.config.image_shape)
+        self.n_features_in_ = int(np.prod(self.image_shape_))
+        self._fit_ndim = ndim
+        names = column_names(X)
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_threads_ = n_threads
+        used = np.unique(labels).size
+        if used < module.config.n_clusters:
+            warnings.warn(f"Only {used} of {module.config.n_clusters} clusters received "
+                          f"training images; train longer or lower n_clusters.",
                           ConvergenceWarning)
 
     # --------------------------------------------------------------- inference
@@ -464,7 +347,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of images, in the layout given to ``fit``
+        X : array-like of images, in any layout ``fit`` accepts
 
         Returns
         -------
@@ -473,10 +356,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Examples
         --------
-        >>> import numpy as np
-        >>> from skmcevae import MCEVAE
-        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
-        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+        >>> # model: MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X), as in
+        >>> # the class example
         >>> labels = model.predict(X)
         >>> labels.shape, set(labels.tolist()) <= {0, 1}
         ((40,), True)
@@ -489,11 +370,12 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         With ``assign_by="mixture"`` the responsibilities of the Gaussian mixture
         fitted to the z_c means; with "centroids" a softmax of the squared distances
         of the z_c mean to the cluster centres (one shared variance); with "weights"
-        the encoder's mixture weights w.
+        the encoder's mixture weights w. Averaged over ``test_rotations`` turned
+        copies of each image.
 
         Parameters
         ----------
-        X : array-like of images, in the layout given to ``fit``
+        X : array-like of images, in any layout ``fit`` accepts
 
         Returns
         -------
@@ -502,15 +384,17 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Examples
         --------
-        >>> import numpy as np
-        >>> from skmcevae import MCEVAE
-        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
-        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
-        >>> proba = model.predict_proba(X)
+        >>> proba = model.predict_proba(X)  # model fitted as in the class example
         >>> proba.shape, bool(np.allclose(proba.sum(1), 1))
         ((40, 2), True)
         """
-        return self._predict_proba(self._validate_predict_data(X))
+        images, _ = self._validate_predict_data(X)
+        return cluster_proba(self.module_, self.readout_, images,
+                             self._turn_angles(self.module_))
+
+    def _turn_angles(self, module):
+        return turn_angles(module.config.group, module.config.rotation_range,
+                           self.test_rotations)
 
     def fit_predict(self, X, y=None, X_canonical=None):
         """Fit and return the cluster of each training image.
@@ -531,7 +415,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of images, in the layout given to ``fit``
+        X : array-like of images, in any layout ``fit`` accepts
 
         Returns
         -------
@@ -541,23 +425,19 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Examples
         --------
-        >>> import numpy as np
-        >>> from skmcevae import MCEVAE
-        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
-        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
-        >>> model.transform(X).shape
+        >>> model.transform(X).shape  # model fitted as in the class example
         (40, 6)
         >>> model.get_feature_names_out().tolist()
         ['z_c0', 'z_c1', 'z0', 'z1', 'z2', 'theta']
         """
-        images = self._validate_predict_data(X)
-        keys = ("c_mean", "z_mean", "tau_mean")
-        return np.concatenate(self._encode(images, keys), axis=1)
+        images, _ = self._validate_predict_data(X)
+        return np.concatenate(encode(self.module_, images, ("c_mean", "z_mean", "tau_mean")),
+                              axis=1)
 
     def inverse_transform(self, Z):
         """Images decoded from codes ``[z_c, z, tau]``, in the layout of the fitted X.
 
-        Setting the pose columns to 0 gives the canonical, pose-free image.
+        Setting the pose columns to 0 gives the decoder's pose-free image.
 
         Parameters
         ----------
@@ -571,35 +451,32 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Examples
         --------
-        >>> import numpy as np
-        >>> from skmcevae import MCEVAE
-        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
-        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
-        >>> Z = model.transform(X)
+        >>> Z = model.transform(X)  # model fitted as in the class example
         >>> Z[:, -1] = 0  # no rotation: the canonical images
         >>> model.inverse_transform(Z).shape
         (40, 64)
         """
         check_is_fitted(self)
         Z = check_array(Z, dtype=np.float32)
-        width = self.n_clusters + self.latent_dim + GROUP_DIMS[self.group]
+        config = self.module_.config
+        k, d = config.n_clusters, config.latent_dim
+        width = k + d + len(GROUP_PARAM_NAMES[config.group])
         if Z.shape[1] != width:
             raise ValueError(f"Z has {Z.shape[1]} columns, expected {width} "
                              f"(n_clusters + latent_dim + pose) as made by transform.")
-        k, d = self.n_clusters, self.latent_dim
 
         def decode(codes):
             return self.module_.render(
                 self.module_.decode_canonical(codes[:, :k], codes[:, k:k + d]),
                 codes[:, k + d:])
-        return from_images(self._batched(Z, decode), self._input_ndim)
+        return from_images(self._apply(Z, decode), self._fit_ndim)
 
     def canonicalize(self, X, align="prototype"):
         """The input images turned back to their canonical pose.
 
         Parameters
         ----------
-        X : array-like of images, in the layout given to ``fit``
+        X : array-like of images, in any layout ``fit`` accepts
         align : {"prototype", "encoder"}, default="prototype"
             "prototype" turns each image (over a grid of 2-degree steps within twice
             ``rotation_range``, after centring for SE2 and SIM2) to best match the
@@ -610,44 +487,30 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_canonical : ndarray in X's layout
+        X_canonical : ndarray in the layout of this call's X
 
         Examples
         --------
-        >>> import numpy as np
-        >>> from skmcevae import MCEVAE
-        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
-        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
-        >>> model.canonicalize(X[:5]).shape
+        >>> model.canonicalize(X[:5]).shape  # model fitted as in the class example
         (5, 64)
         """
         if align not in ("prototype", "encoder"):
             raise ValueError(f"align must be 'prototype' or 'encoder', got {align!r}.")
-        images = self._validate_predict_data(X)
-        if align == "encoder" or self.group is None:
+        images, ndim = self._validate_predict_data(X)
+        module, group = self.module_, self.module_.config.group
+        if align == "encoder" or group is None:
             def undo_pose(x):
-                tau = self.module_.encode(x)["tau_mean"]
-                return warp(x, invert_affine(exp_map(tau, self.group)))
-            return from_images(self._batched(images, undo_pose), self._input_ndim)
-        labels = self._predict_proba(images).argmax(1)
-        prototypes = self._prototypes()
-        rotation = math.radians(self.rotation_range)
+                tau = module.encode(x)["tau_mean"]
+                return warp(x, invert_affine(exp_map(tau, group)))
+            return from_images(self._apply(images, undo_pose), ndim)
+        labels = cluster_proba(module, self.readout_, images,
+                               self._turn_angles(module)).argmax(1)
+        centres = prototypes(module, self.readout_)
 
         def align_batch(x, cluster):
-            return warp(x, canonical_matrices(x, cluster, prototypes, self.group, rotation))
-        aligned = self._batched(images, align_batch, alongside=labels)
-        return from_images(aligned, self._input_ndim)
-
-    def _prototypes(self):
-        """Each cluster's canonical image: the decoded centre with z at its prior mean,
-        (K, C, H, W) on the model's device."""
-        k = self.n_clusters
-        centres = self.cluster_centers_ if self.cluster_centers_ is not None else np.eye(k)
-        device = next(self.module_.parameters()).device
-        with torch.no_grad():
-            return self.module_.decode_canonical(
-                torch.as_tensor(centres, dtype=torch.float32, device=device),
-                torch.zeros(k, self.latent_dim, device=device))
+            return warp(x, canonical_matrices(x, cluster, centres, group,
+                                              module.config.rotation_range))
+        return from_images(self._apply(images, align_batch, alongside=labels), ndim)
 
     def sample(self, n_samples=1, cluster=None, random_state=None):
         """Canonical images drawn from the prior, with their clusters.
@@ -658,6 +521,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         cluster : int or None, default=None
             Draw every image from this cluster; None draws clusters uniformly.
         random_state : int, RandomState instance or None, default=None
+            None takes the estimator's ``random_state``, as scikit-learn's mixtures
+            do: a seeded model draws the same images on every call.
 
         Returns
         -------
@@ -667,27 +532,26 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Examples
         --------
-        >>> import numpy as np
-        >>> from skmcevae import MCEVAE
-        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
-        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
-        >>> images, clusters = model.sample(3, cluster=1, random_state=0)
+        >>> images, clusters = model.sample(3, cluster=1)  # model as in the class example
         >>> images.shape, clusters.tolist()
         ((3, 64), [1, 1, 1])
         """
         check_is_fitted(self)
+        config = self.module_.config
+        k, d = config.n_clusters, config.latent_dim
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-        if cluster is not None and cluster not in range(self.n_clusters):
-            raise ValueError(f"cluster must be in [0, {self.n_clusters}), got {cluster!r}.")
-        rng = check_random_state(random_state)
-        k, d = self.n_clusters, self.latent_dim
+        if cluster is not None and cluster not in range(k):
+            raise ValueError(f"cluster must be in [0, {k}), got {cluster!r}.")
+        rng = check_random_state(self.random_state if random_state is None
+                                 else random_state)
         y = rng.randint(k, size=n_samples) if cluster is None else np.full(n_samples, cluster)
         z_c = np.eye(k)[y] + rng.standard_normal((n_samples, k))
         z = rng.standard_normal((n_samples, d))
         codes = np.concatenate([z_c, z], axis=1).astype(np.float32)
-        images = self._batched(codes, lambda c: self.module_.decode_canonical(c[:, :k], c[:, k:]))
-        return from_images(images, self._input_ndim), y
+        images = self._apply(codes, lambda c: self.module_.decode_canonical(c[:, :k],
+                                                                             c[:, k:]))
+        return from_images(images, self._fit_ndim), y
 
     def score_samples(self, X):
         """ELBO of each image (higher is better).
@@ -697,21 +561,21 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of images, in the layout given to ``fit``
+        X : array-like of images, in any layout ``fit`` accepts
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
         """
-        images = self._validate_predict_data(X)
-        return -self._batched(images, partial(negative_elbo, self.module_))
+        images, _ = self._validate_predict_data(X)
+        return -self._apply(images, lambda x: negative_elbo(self.module_, x))
 
     def score(self, X, y=None):
         """Mean ELBO per image (higher is better): model selection without labels.
 
         Parameters
         ----------
-        X : array-like of images, in the layout given to ``fit``
+        X : array-like of images, in any layout ``fit`` accepts
         y : ignored
 
         Returns
@@ -720,11 +584,7 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Examples
         --------
-        >>> import numpy as np
-        >>> from skmcevae import MCEVAE
-        >>> X = np.random.default_rng(0).random((40, 64))  # 40 flat 8x8 images
-        >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
-        >>> bool(model.score(X) < 0)
+        >>> bool(model.score(X) < 0)  # model fitted as in the class example
         True
         """
         return float(self.score_samples(X).mean())
@@ -734,7 +594,10 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        input_features : ignored
+        input_features : array-like of str or None, default=None
+            Checked as scikit-learn checks it: when given, it must hold
+            ``n_features_in_`` names, equal to ``feature_names_in_`` if X had
+            column names. The output names do not depend on it.
 
         Returns
         -------
@@ -743,147 +606,58 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
             (``theta``; ``u1``, ``u2``; ``log_scale``).
         """
         check_is_fitted(self)
-        names = ([f"z_c{i}" for i in range(self.n_clusters)]
-                 + [f"z{i}" for i in range(self.latent_dim)]
-                 + list(GROUP_PARAM_NAMES[self.group]))
+        check_feature_names(self, input_features)
+        config = self.module_.config
+        names = ([f"z_c{i}" for i in range(config.n_clusters)]
+                 + [f"z{i}" for i in range(config.latent_dim)]
+                 + list(GROUP_PARAM_NAMES[config.group]))
         return np.asarray(names, dtype=object)
 
     def _validate_predict_data(self, X):
+        """Images (n, C, H, W) and the ndim of X, checked against the fitted shape."""
         check_is_fitted(self)
-        images, _ = to_images(X, self._predict_shape(X))
-        if images.shape[1:] != tuple(self.image_shape_):
-            raise ValueError(f"X holds images of shape {images.shape[1:]} (C, H, W), "
-                             f"but MCEVAE was fitted on {tuple(self.image_shape_)}.")
-        self._check_values(images, "X")
-        return images
+        check_column_names(self, X)
+        return check_predict_data(X, self.image_shape_, self.module_.config.likelihood)
 
-    def _predict_shape(self, X):
-        # Flat rows are read with the fitted shape; a wrong width is reported as
-        # scikit-learn does.
-        if getattr(X, "ndim", np.ndim(X)) != 2:
-            return None
-        width = np.shape(X)[1]
-        if width != self.n_features_in_:
-            raise ValueError(f"X has {width} features, but MCEVAE is expecting "
-                             f"{self.n_features_in_} features as input.")
-        return self.image_shape_
-
-    def _predict_proba(self, images):
-        """Cluster probabilities (n, K), averaged over the turned copies of
-        :meth:`_test_angles`."""
-        mixture = getattr(self, "mixture_", None)  # absent in 0.2 pickles
-        key = "c_logits" if mixture is None and self.cluster_centers_ is None else "c_mean"
-        angles = self._test_angles()
-        codes = self._encode_turned(images, key, angles)  # (n, A*K)
-        codes = codes.reshape(-1, self.n_clusters)  # (n, A*K) -> (n*A, K)
-        if mixture is not None:
-            proba = mixture.predict_proba(codes.astype(np.float64))
-        else:
-            logits = codes
-            if self.cluster_centers_ is not None:
-                distance = ((codes[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
-                logits = -distance / (2 * self.cluster_scale_)  # (n*A, K)
-            logits = logits - logits.max(1, keepdims=True)
-            proba = np.exp(logits.astype(np.float64))
-            proba /= proba.sum(1, keepdims=True)
-        return proba.reshape(len(images), len(angles), -1).mean(1)  # (n*A, K) -> (n, K)
-
-    def _test_angles(self):
-        """Angles (radians) of the turned copies whose probabilities are averaged:
-        ``test_rotations`` of them, evenly over [-rotation_range, rotation_range]."""
-        count = getattr(self, "test_rotations", 1)  # absent in 0.2 pickles
-        if self.group is None or count == 1:
-            return np.zeros(1)
-        span = math.radians(self.rotation_range)
-        return np.linspace(-span, span, count)
-
-    def _encode_turned(self, images, key, angles):
-        """The head ``key`` of each image turned by each angle, (n, A * size)."""
-        def heads(x):
-            return torch.cat([self.module_.encode(rotate(x, angle) if angle else x)[key]
-                              for angle in angles], dim=1)
-        return self._batched(images, heads)
-
-    def _encode(self, images, keys):
-        def heads(x):
-            post = self.module_.encode(x)
-            return torch.cat([post[key] for key in keys], dim=1)
-        out = self._batched(images, heads)
-        sizes = np.cumsum([self._head_size(key) for key in keys])[:-1]
-        return np.split(out, sizes, axis=1)
-
-    def _head_size(self, key):
-        return {"c_mean": self.n_clusters, "c_logits": self.n_clusters,
-                "z_mean": self.latent_dim, "tau_mean": GROUP_DIMS[self.group]}[key]
-
-    def _batched(self, array, fn, alongside=None):
-        """Apply ``fn`` to batches of ``array`` (and of ``alongside``) on the model's device."""
-        return apply_in_batches(self.module_, array, fn, _INFERENCE_BATCH,
-                                alongside=alongside)
+    def _apply(self, array, fn, alongside=None):
+        """``fn`` over batches of ``array`` (and of ``alongside``) on the model's device."""
+        return apply_in_batches(self.module_, array, fn, alongside=alongside)
 
     # ------------------------------------------------------------- persistence
     def __getstate__(self):
         state = self.__dict__.copy()
         if "module_" in state:
-            # Stored as a CPU state dict, so any machine can load it.
+            # Stored on the CPU, so any machine can load it.
             module = state.pop("module_")
-            state["_module_state"] = (module.config, {k: v.detach().cpu() for k, v
-                                                      in module.state_dict().items()})
+            state["_fitted_device"] = str(module_device(module))
+            state["_module_state"] = (module.config, to_cpu(module.state_dict()))
+            state["_optimizer_state"] = to_cpu(state.get("_optimizer_state"))
         return state
 
     def __setstate__(self, state):
         saved = state.pop("_module_state", None)
+        device = state.pop("_fitted_device", "cpu")
         self.__dict__.update(state)
         if saved is not None:
             config, weights = saved
             module = MCEVAEModule(config)
             module.load_state_dict(weights)
-            self.module_ = module.to(loadable_device(state.get("_device", "cpu"))).eval()
+            self.module_ = module.to(loadable_device(device)).eval()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.non_deterministic = False
+        tags.input_tags.three_d_array = True  # (n, H, W) and (n, C, H, W) images
+        tags.input_tags.positive_only = self.likelihood == "bernoulli"
+        tags.transformer_tags.preserves_dtype = ["float32"]  # codes are float32
         return tags
 
 
-def _run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,
-               neighbors=None, graph_labels=None, on_batch=None):
-    """One pass over shuffled mini-batches of ``data[rows]``; the mean of each loss term.
 
-    ``data`` is (images, canonical images or None); one batch at a time is read from
-    them (memmaps stay on disk) and moved to the device. ``neighbors`` (n, k), indices
-    into the images or None, gives each image's pose-invariant neighbours: one is drawn
-    at random per image and step. The loss terms are summed on the device and read
-    back once, at the end of the epoch. ``on_batch(done)`` is called after each step.
-    """
-    module.train()
-    order = rows[torch.randperm(len(rows)).numpy()]
-    totals = dict.fromkeys(TERMS, 0.0)
-    for done, start in enumerate(range(0, len(order), batch_size), 1):
-        index = np.sort(order[start:start + batch_size])
-        x, target = (None if array is None else torch.from_numpy(array[index]).to(device)
-                     for array in data)
-        neighbor = None
-        if neighbors is not None:
-            pick = torch.randint(neighbors.shape[1], (len(index),)).numpy()
-            partners = neighbors[index, pick]
-            neighbor = torch.from_numpy(np.asarray(data[0][partners])).to(device)
-        labels = None
-        if graph_labels is not None:
-            labels = torch.from_numpy(graph_labels[index]).to(device)
-        loss, summary = batch_loss(module, x, target, loss_config, neighbor, labels)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        for name in TERMS:
-            totals[name] = totals[name] + summary[name] * len(index)
-        if on_batch is not None:
-            on_batch(done)
-    means = {name: float(total) / len(order) for name, total in totals.items()}
-    if not math.isfinite(means["loss"]):
-        raise FloatingPointError(
-            "The training loss became non-finite. Lower learning_rate, check that X "
-            "has no extreme values, or use likelihood='gaussian' for data that are "
-            "not in [0, 1].")
-    return means
+def _reference(graph_labels, rows, previous_labels):
+    """The clusters the read-out is numbered after (-1 where unknown): the graph's
+    on the training rows, else a warm start's previous clusters, else None."""
+    if graph_labels is None:
+        return previous_labels
+    reference = np.full(len(graph_labels), -1, dtype=np.int64)
+    reference[rows] = graph_labels[rows]
+    return reference

@@ -2,6 +2,7 @@
 
 import math
 
+import torch
 import torch.nn.functional as F
 
 from .model import PIXEL_EPS
@@ -14,8 +15,12 @@ def reconstruction_error(x_hat, x, likelihood):
     Gaussian.
     """
     if likelihood == "bernoulli":
-        x_hat = x_hat.clamp(PIXEL_EPS, 1 - PIXEL_EPS)
-        nll = F.binary_cross_entropy(x_hat, x, reduction="none")
+        # Squeezed into [eps, 1 - eps] rather than clamped: the gradient of a
+        # saturated pixel is not cut, and a NaN reaches the loss (and the guard that
+        # names learning_rate) instead of failing inside binary_cross_entropy, which
+        # on CUDA is a device-side assert that ends the process's use of the GPU.
+        p = PIXEL_EPS + (1 - 2 * PIXEL_EPS) * x_hat
+        nll = -(x * torch.log(p) + (1 - x) * torch.log1p(-p))
     else:
         nll = 0.5 * (x - x_hat) ** 2 + 0.5 * math.log(2 * math.pi)
     return nll.flatten(1).sum(1)

@@ -4,6 +4,7 @@ Only :class:`skmcevae.MCEVAE` owns hyper-parameters; this module is built from a
 small :class:`ModelConfig`.
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -30,6 +31,17 @@ class ModelConfig:
     # When set, the cluster weights are softmax(z_c mean / temperature): the
     # responsibilities of the one-hot prior centres, so w and z_c tell one story.
     cluster_temperature: float = 0.2
+    # The poses the model covers (its posed copies, test-time turns and alignment
+    # search): angles in radians, shifts in affine_grid units (the image spans 2),
+    # log-scales.
+    rotation_range: float = math.pi / 2
+    translation_range: float = 0.5
+    scale_range: float = 0.2
+
+    # Fields a warm start cannot change: they fix the shapes of the weights.
+    ARCHITECTURE = ("image_shape", "n_clusters", "latent_dim", "group", "likelihood",
+                    "hidden_size", "pose_hidden_size", "decoder_hidden_size",
+                    "cluster_temperature")
 
 
 def _conv_out(side, kernel, stride, padding):
@@ -148,7 +160,8 @@ class MCEVAEModule(nn.Module):
         """The pose-free image of the code (z_c, z), in the data's value range."""
         out = self.decoder(torch.cat([z_c, z], dim=1))
         if self.config.likelihood == "bernoulli":
-            return torch.sigmoid(out).clamp(PIXEL_EPS, 1 - PIXEL_EPS)
+            # A squeeze, not a clamp: saturated pixels keep their gradient.
+            return PIXEL_EPS + (1 - 2 * PIXEL_EPS) * torch.sigmoid(out)
         return out
 
     def render(self, canonical, tau):

@@ -6,11 +6,8 @@ save it with ``fig.savefig("name.png")``. Install with ``pip install skmcevae[pl
 
 Examples
 --------
->>> import numpy as np
->>> from skmcevae import MCEVAE
 >>> from skmcevae.plotting import plot_history
->>> X = np.random.default_rng(0).random((40, 64))
->>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+>>> # model: MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X), X: (40, 64)
 >>> fig = plot_history(model)
 >>> [ax.get_title() for ax in fig.axes][:2]
 ['loss', 'reconstruction']
@@ -23,7 +20,7 @@ from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
 from .groups import GROUP_DIMS
-from .training import TERMS
+from .objective import TERMS
 
 __all__ = ["canonical_images", "plot_canonical_by_cluster", "plot_reconstructions",
            "plot_samples", "plot_latent", "plot_pose", "plot_history"]
@@ -65,10 +62,15 @@ def _image_grid(rows, row_labels, title):
     return fig
 
 
+def _codes(model, X):
+    """``transform(X)`` as a numpy array, whatever ``set_output`` says."""
+    return np.asarray(model.transform(X), dtype=np.float32)
+
+
 def _without_pose(model, codes):
     """Codes from ``transform`` with the pose set to the identity (tau = 0)."""
     codes = codes.copy()
-    pose = GROUP_DIMS[model.group]
+    pose = GROUP_DIMS[model.module_.config.group]
     if pose:
         codes[:, -pose:] = 0
     return codes
@@ -89,14 +91,11 @@ def canonical_images(model, X):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from skmcevae import MCEVAE
-    >>> X = np.random.default_rng(0).random((40, 64))
-    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> # model: MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X), X: (40, 64)
     >>> canonical_images(model, X).shape
     (40, 64)
     """
-    return model.inverse_transform(_without_pose(model, model.transform(X)))
+    return model.inverse_transform(_without_pose(model, _codes(model, X)))
 
 
 def plot_canonical_by_cluster(model, X, n_per_cluster=8):
@@ -116,10 +115,7 @@ def plot_canonical_by_cluster(model, X, n_per_cluster=8):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from skmcevae import MCEVAE
-    >>> X = np.random.default_rng(0).random((40, 64))
-    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> # model: MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X), X: (40, 64)
     >>> fig = plot_canonical_by_cluster(model, X, n_per_cluster=4)
     >>> len(fig.axes)
     8
@@ -129,7 +125,7 @@ def plot_canonical_by_cluster(model, X, n_per_cluster=8):
     labels = proba.argmax(1)
     canonical = _as_pictures(model, canonical_images(model, X))
     rows, names = [], []
-    for k in range(model.n_clusters):
+    for k in range(model.module_.config.n_clusters):
         members = np.flatnonzero(labels == k)
         members = members[np.argsort(-proba[members, k])][:n_per_cluster]
         rows.append(canonical[members])
@@ -154,16 +150,13 @@ def plot_reconstructions(model, X, n_images=8):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from skmcevae import MCEVAE
-    >>> X = np.random.default_rng(0).random((40, 64))
-    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> # model: MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X), X: (40, 64)
     >>> len(plot_reconstructions(model, X, n_images=5).axes)
     15
     """
     check_is_fitted(model)
     X = np.asarray(X)[:n_images]
-    codes = model.transform(X)
+    codes = _codes(model, X)
     rows = [_as_pictures(model, X),
             _as_pictures(model, model.inverse_transform(_without_pose(model, codes))),
             _as_pictures(model, model.inverse_transform(codes))]
@@ -187,18 +180,15 @@ def plot_samples(model, n_per_cluster=8, random_state=0):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from skmcevae import MCEVAE
-    >>> X = np.random.default_rng(0).random((40, 64))
-    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> # model: MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X), X: (40, 64)
     >>> len(plot_samples(model, n_per_cluster=3).axes)
     6
     """
     check_is_fitted(model)
     rows = [_as_pictures(model, model.sample(n_per_cluster, cluster=k,
                                              random_state=random_state)[0])
-            for k in range(model.n_clusters)]
-    return _image_grid(rows, [str(k) for k in range(model.n_clusters)],
+            for k in range(model.module_.config.n_clusters)]
+    return _image_grid(rows, [str(k) for k in range(len(rows))],
                        "samples from each cluster's prior")
 
 
@@ -218,15 +208,13 @@ def plot_latent(model, X, y=None):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from skmcevae import MCEVAE
-    >>> X = np.random.default_rng(0).random((40, 64))
-    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> # model: MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X), X: (40, 64)
     >>> len(plot_latent(model, X, y=np.arange(40) % 2).axes)
     2
     """
     check_is_fitted(model)
-    codes = model.transform(X)[:, :model.n_clusters + model.latent_dim]
+    config = model.module_.config
+    codes = _codes(model, X)[:, :config.n_clusters + config.latent_dim]
     points = PCA(2, random_state=0).fit_transform(codes)
     colourings = [("predicted cluster", model.predict(X))]
     if y is not None:
@@ -262,18 +250,16 @@ def plot_pose(model, X, true_angle):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from skmcevae import MCEVAE
-    >>> X = np.random.default_rng(0).random((40, 64))
-    >>> model = MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X)
+    >>> # model: MCEVAE(n_clusters=2, max_epochs=2, random_state=0).fit(X), X: (40, 64)
     >>> fig = plot_pose(model, X, true_angle=np.zeros(40))
     >>> fig.axes[0].get_xlabel()
     'true angle (degrees)'
     """
     check_is_fitted(model)
-    if model.group is None:
+    config = model.module_.config
+    if config.group is None:
         raise ValueError("plot_pose needs a model with a pose: group is None.")
-    theta = np.degrees(model.transform(X)[:, model.n_clusters + model.latent_dim])
+    theta = np.degrees(_codes(model, X)[:, config.n_clusters + config.latent_dim])
     theta = (theta + 180) % 360 - 180
     fig = _figure(figsize=(5, 4.5), layout="constrained")
     ax = fig.subplots()

@@ -6,7 +6,7 @@ Printed to standard output, as scikit-learn's estimators print their progress.
 import sys
 import time
 
-from .training import TERMS
+from .objective import TERMS
 
 BAR_WIDTH = 30
 REDRAW_SECONDS = 0.2  # the bar is redrawn at most this often (and at each epoch's end)

@@ -1,232 +1,168 @@
-"""One training step of the MCE-VAE: the negative ELBO plus the invariance terms."""
+"""The training loop: epochs of mini-batches, early stopping, Ctrl-C and the guard
+against a diverging loss.
 
-import contextlib
+A fit calls :func:`train`; :func:`run_epoch` is one pass over the data, usable on its
+own (the speed benchmark times it).
+"""
+
+import copy
 import math
-from dataclasses import dataclass
-from functools import partial
+import time
+import warnings
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from sklearn.exceptions import ConvergenceWarning
 
-from .groups import poses_to_matrix, sample_poses, warp
-from .losses import (code_distance, kl_mixture, kl_standard_normal,
-                     mutual_information, reconstruction_error)
-
-COPY_PASS = (128, 8192)  # images per no-grad pass over the copies: (CPU, CUDA)
-TERMS = ("loss", "reconstruction", "invariance", "kl_z", "kl_tau", "kl_c", "consistency",
-         "graph")
+from .inference import apply_in_batches
+from .model import MCEVAEModule
+from .objective import TERMS, batch_loss, negative_elbo
 
 
-@dataclass(frozen=True)
-class LossConfig:
-    likelihood: str = "bernoulli"
-    beta: float = 1.0
-    invariance: str = "unsupervised"
-    n_samples: int = 2
-    group: str = "SO2"
-    rotation_range: float = math.pi / 2  # radians
-    translation_range: float = 0.5  # normalised units (the image spans 2)
-    scale_range: float = 0.2  # log-scale
-    consistency_weight: float = 0.0
-    # bf16 autocast for the network passes; the loss terms stay in float32.
-    mixed_precision: bool = False
-    # One encoder pass per posed copy, as the authors' script does: slower, kept as
-    # the speed benchmark's baseline.
-    loop_copies: bool = False
-    graph_weight: float = 0.0
+class EarlyStopping:
+    """Tracks the validation loss, keeps the best weights, says when to stop."""
+
+    def __init__(self, patience):
+        self.patience = patience
+        self.best = math.inf
+        self.best_state = None
+        self.since_best = 0
+
+    def should_stop(self, epoch, module):
+        if epoch["validation_loss"] < self.best:
+            self.best, self.since_best = epoch["validation_loss"], 0
+            self.best_state = copy.deepcopy(module.state_dict())
+        else:
+            self.since_best += 1
+        return self.since_best >= self.patience
+
+    def restore_best(self, module):
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
 
 
-def network_precision(x, config):
-    """Autocast context for the network passes on x's device (none when off, so
-    devices without autocast, such as the meta device of the tests, also run)."""
-    if not config.mixed_precision:
-        return contextlib.nullcontext()
-    return torch.autocast(x.device.type, dtype=torch.bfloat16)
+def build(config, device, learning_rate, module=None, optimizer_state=None):
+    """A module built from ``config`` and its Adam optimiser; with ``module``, a copy
+    of that trained module instead, and with ``optimizer_state``, the optimiser goes
+    on from that state (a warm start)."""
+    if module is None:
+        module = MCEVAEModule(config)
+    else:
+        module = copy.deepcopy(module)
+        module.config = config  # the same architecture; the pose ranges may differ
+    module.to(device)
+    optimiser = torch.optim.Adam(module.parameters(), lr=learning_rate)
+    if optimizer_state is not None:
+        optimiser.load_state_dict(optimizer_state)
+        for group in optimiser.param_groups:
+            group["lr"] = learning_rate
+    return module, optimiser
 
 
-def elbo_terms(module, x, sample=True, config=None):
-    """Forward pass and the per-sample ELBO terms, each (B,)."""
-    with network_precision(x, config or LossConfig()):
-        out = module(x, sample=sample)
-    out = {key: value.float() for key, value in out.items()}
-    terms = {
-        "reconstruction": reconstruction_error(out["reconstruction"], x,
-                                               module.config.likelihood),
-        "kl_z": kl_standard_normal(out["z_mean"], out["z_logvar"]),
-        "kl_tau": kl_standard_normal(out["tau_mean"], out["tau_logvar"]),
-        "kl_c": kl_mixture(out["c_mean"], out["c_logvar"], out["c_logits"]),
-    }
-    return out, terms
+def split_validation(n_images, fraction):
+    """Sorted indices of the training and the held-out images (None without early
+    stopping), drawn from torch's random state.
 
-
-def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=None):
-    """Scalar training loss and the batch means of its terms (0-d tensors).
-
-    ``x_neighbor`` (B, C, H, W), one pose-invariant neighbour of each image, adds the
-    mutual information between the cluster weights of each image and of a posed copy
-    of its neighbour (unsupervised invariance only). ``graph_labels`` (B,), the
-    clusters of the neighbour graph, add the cross-entropy of the cluster weights
-    against them, of each image and of one posed copy of it (the ``graph`` term).
-    The terms stay on the device, so a training step never waits for the host.
+    Indices, not copies: the images may be a memmap larger than memory.
     """
-    out, terms = elbo_terms(module, x, config=config)
-    # The graph term's turned copy (with gradient). For SO2 its poses are those of the
-    # invariance copies, so it also serves as the first of them: one encoder pass
-    # fewer per step. Other groups encode it last, as before this was shared.
-    shared = None
-    if graph_labels is not None and config.group == "SO2":
-        shared = _turned_encoding(module, x, config)
-    invariance = torch.zeros_like(terms["reconstruction"])
-    consistency = x.new_zeros(())
-    if config.invariance == "supervised":
-        invariance = reconstruction_error(out["canonical"], x_canonical, config.likelihood)
-    elif config.invariance == "unsupervised":
-        invariance, consistency = _unsupervised_invariance(module, x, out, config, shared)
-        if x_neighbor is not None:
-            consistency = consistency + _neighbor_information(module, x_neighbor, out,
-                                                              config)
-    per_sample = (terms["reconstruction"] + invariance + terms["kl_c"]
-                  + config.beta * (terms["kl_z"] + terms["kl_tau"]))
-    loss = per_sample.mean() - config.consistency_weight * consistency
-    graph = x.new_zeros(())
-    if graph_labels is not None:
-        graph = F.cross_entropy(out["c_logits"], graph_labels)
-        if config.group is not None:
-            # A turned copy carries its image's cluster: training the encoder on
-            # turned images too keeps an image's cluster when it turns.
-            turned = shared if shared is not None else _turned_encoding(module, x, config)
-            graph = (graph + F.cross_entropy(turned["c_logits"], graph_labels)) / 2
-        loss = loss + config.graph_weight * graph
-    summary = {name: value.detach().mean() for name, value in terms.items()}
-    summary.update(loss=loss.detach(), invariance=invariance.detach().mean(),
-                   consistency=consistency.detach(), graph=graph.detach())
-    return loss, summary
+    if fraction is None:
+        return np.arange(n_images), None
+    n_held = int(round(fraction * n_images))
+    if n_held < 1 or n_held >= n_images:
+        raise ValueError(f"validation_fraction={fraction} leaves no images to validate "
+                         f"or to train on with {n_images} images.")
+    order = torch.randperm(n_images).numpy()
+    return np.sort(order[n_held:]), np.sort(order[:n_held])
 
 
-def _turned_encoding(module, x, config):
-    """Posterior parameters of one randomly turned copy of each image, with gradient.
+def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
+          held_out=None, n_iter_no_change=5, neighbors=None, graph_labels=None,
+          progress=None):
+    """Train ``module`` in place for up to ``max_epochs``; the per-epoch figures.
 
-    Turned only: a shift on top of the data's own shift pushes digits out of the
-    frame, and the copy no longer shows what its label says.
+    ``data`` is (images, canonical images or None), both (n, C, H, W) arrays read
+    one mini-batch at a time; ``rows`` the training indices, ``held_out`` those of
+    early stopping (None for none). A KeyboardInterrupt ends training with a warning
+    and keeps the epochs done; a non-finite loss raises FloatingPointError. With
+    early stopping the best epoch's weights are restored. ``progress`` is a
+    :class:`~skmcevae.progress.FitProgress` or None.
     """
-    poses = sample_poses(x.shape[0], "SO2", config.rotation_range, 0.0, 0.0, None,
-                         device=x.device)
-    with network_precision(x, config):
-        encoded = module.encode(warp(x, poses_to_matrix(poses).to(x.dtype)))
-    return {key: value.float() for key, value in encoded.items()}
-
-
-def _unsupervised_invariance(module, x, out, config, shared=None):
-    """Invariance penalty (B,) and cluster mutual information over S posed copies.
-
-    The copies g.x are targets that the codes of x must match, so no gradient flows
-    through them. ``shared``, the encoding of one posed copy made for another term,
-    stands in for the first copy.
-    """
-    s = config.n_samples
-    target = _copy_targets(module, x, config, shared)  # (B*S, ...), copy s of b at b*S+s
-
-    def repeat(t):
-        return t.repeat_interleave(s, dim=0)  # (B, ...) -> (B*S, ...)
-
-    penalty = (code_distance(repeat(out["z_mean"]), target["z_mean"])
-               + code_distance(repeat(out["c_mean"]), target["c_mean"])
-               + reconstruction_error(repeat(out["canonical"]), target["canonical"],
-                                      config.likelihood))
-    penalty = penalty.view(-1, s).mean(1)  # (B*S,) -> (B, S) -> (B,)
-    weights = F.softmax(out["c_logits"], dim=1)
-    target_weights = F.softmax(target["c_logits"], dim=1)
-    return penalty, mutual_information(repeat(weights), target_weights)
-
-
-def _copy_targets(module, x, config, shared):
-    """Codes and canonical images of S posed copies, laid out (B*S, ...), the first
-    taken from ``shared`` (detached) when given."""
-    s = config.n_samples
-    if shared is None:
-        return _encode_copies(module, x, config, s)
-    first = {key: value.detach() for key, value in shared.items()}
-    with torch.no_grad(), network_precision(x, config):
-        first["canonical"] = module.decode_canonical(first["c_mean"], first["z_mean"])
-    first["canonical"] = first["canonical"].float()
-    if s == 1:
-        return first
-    rest = _encode_copies(module, x, config, s - 1)  # (B*(S-1), ...)
-    return {key: torch.cat([first[key].unsqueeze(1),
-                            rest[key].view(x.shape[0], s - 1, *rest[key].shape[1:])],
-                           dim=1).flatten(0, 1) for key in first}
-
-
-def _neighbor_information(module, x_neighbor, out, config):
-    """Mutual information of the cluster weights of x and of posed copies of its
-    neighbours: pairs that show the same thing in other poses, which the posed copies
-    of x alone cannot supply."""
-    target = _encode_posed(module, x_neighbor, config, canonical=False)
-    return mutual_information(F.softmax(out["c_logits"], dim=1),
-                              F.softmax(target["c_logits"], dim=1))
-
-
-def _encode_copies(module, x, config, s):
-    """Codes and canonical images of s posed copies of each image, laid out (B*s, ...)."""
-    if not config.loop_copies:
-        # All B*S copies batched, in passes of at most COPY_PASS images: on a CPU,
-        # passes of more than about 128 images ran slower (their activations leave the
-        # cache and are allocated afresh), so there batching only saves Python calls.
-        copies = x.repeat_interleave(s, dim=0)
-        size = COPY_PASS[x.device.type == "cuda"]
-        parts = [_encode_posed(module, chunk, config) for chunk in copies.split(size)]
-        return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
-    parts = [_encode_posed(module, x, config) for _ in range(s)]
-    return {key: torch.stack([part[key] for part in parts], dim=1).flatten(0, 1)
-            for key in parts[0]}  # S x (B, ...) -> (B, S, ...) -> (B*S, ...)
-
-
-def _encode_posed(module, x, config, canonical=True):
-    """Codes (and canonical images) of one posed copy of each image, no gradient."""
-    poses = sample_poses(x.shape[0], config.group, config.rotation_range,
-                         config.translation_range, config.scale_range, None,
-                         device=x.device)
-    copies = warp(x, poses_to_matrix(poses).to(x.dtype))
-    with torch.no_grad(), network_precision(x, config):
-        target = module.encode(copies)
-        if canonical:
-            target["canonical"] = module.decode_canonical(target["c_mean"],
-                                                          target["z_mean"])
-    return {key: value.float() for key, value in target.items()}
-
-
-def negative_elbo(module, x):
-    """Negative ELBO per image (B,), with the reconstruction at the posterior means."""
-    _, terms = elbo_terms(module, x, sample=False)
-    return sum(terms.values())
-
-
-def apply_in_batches(module, array, fn, batch_size=512, index=None, alongside=None):
-    """Apply ``fn`` to batches of ``array`` (or of its rows ``index``); one numpy array.
-
-    With ``alongside``, an array with a row per image of ``array``, ``fn`` also gets
-    the batch's rows of it, as a tensor on the device.
-
-    Runs in eval mode without gradient, reading one batch at a time from ``array``
-    (a memmap stays on disk) onto the module's device and its result back, so memory
-    holds a single batch.
-    """
-    module.eval()
     device = next(module.parameters()).device
-    n = array.shape[0] if index is None else len(index)
-    outputs = []
-    with torch.no_grad():
-        for start in range(0, n, batch_size):
-            rows = slice(start, start + batch_size)
-            batch = array[rows] if index is None else array[index[rows]]
-            batch = torch.from_numpy(np.array(batch)).to(device)  # memmaps may be read-only
-            args = () if alongside is None else (torch.from_numpy(alongside[rows]).to(device),)
-            outputs.append(fn(batch, *args).cpu().numpy())
-    return np.concatenate(outputs, axis=0)
+    stopper = EarlyStopping(n_iter_no_change) if held_out is not None else None
+    on_batch = progress.batch_done if progress is not None else None
+    history = []
+    start = time.perf_counter()
+    try:
+        for _ in range(max_epochs):
+            epoch = run_epoch(module, optimiser, data, rows, loss_config, batch_size,
+                              device, neighbors=neighbors, graph_labels=graph_labels,
+                              on_batch=on_batch)
+            if stopper is not None:
+                epoch["validation_loss"] = validation_loss(module, data[0], held_out)
+            epoch["time"] = time.perf_counter() - start
+            history.append(epoch)
+            if progress is not None:
+                progress.epoch_done(epoch)
+            if stopper is not None and stopper.should_stop(epoch, module):
+                break
+        else:
+            if stopper is not None:
+                warnings.warn(f"The validation loss was still improving after "
+                              f"max_epochs={max_epochs}; raise max_epochs.",
+                              ConvergenceWarning)
+    except KeyboardInterrupt:
+        warnings.warn(f"Training interrupted after {len(history)} epochs; the model "
+                      f"keeps the weights reached so far.", UserWarning)
+    if stopper is not None:
+        stopper.restore_best(module)
+    module.eval()
+    return history
+
+
+def run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,
+              neighbors=None, graph_labels=None, on_batch=None):
+    """One pass over shuffled mini-batches of ``data[rows]``; the mean of each loss term.
+
+    ``data`` is (images, canonical images or None); one batch at a time is read from
+    them (memmaps stay on disk) and moved to the device. ``neighbors`` (n, k), indices
+    into the images or None, gives each image's pose-invariant neighbours: one is drawn
+    at random per image and step. The loss terms are summed on the device and read
+    back once, at the end of the epoch. ``on_batch(done)`` is called after each step.
+    """
+    module.train()
+    order = rows[torch.randperm(len(rows)).numpy()]
+    totals = dict.fromkeys(TERMS, 0.0)
+    for done, start in enumerate(range(0, len(order), batch_size), 1):
+        index = np.sort(order[start:start + batch_size])
+        x, target = (None if array is None else torch.from_numpy(array[index]).to(device)
+                     for array in data)
+        neighbor = None
+        if neighbors is not None:
+            pick = torch.randint(neighbors.shape[1], (len(index),)).numpy()
+            partners = neighbors[index, pick]
+            neighbor = torch.from_numpy(np.asarray(data[0][partners])).to(device)
+        labels = None
+        if graph_labels is not None:
+            labels = torch.from_numpy(graph_labels[index]).to(device)
+        loss, summary = batch_loss(module, x, target, loss_config, neighbor, labels)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        for name in TERMS:
+            totals[name] = totals[name] + summary[name] * len(index)
+        if on_batch is not None:
+            on_batch(done)
+    means = {name: float(total) / len(order) for name, total in totals.items()}
+    if not math.isfinite(means["loss"]):
+        raise FloatingPointError(
+            "The training loss became non-finite. Lower learning_rate, check that X "
+            "has no extreme values, or use likelihood='gaussian' for data that are "
+            "not in [0, 1].")
+    return means
 
 
 def validation_loss(module, images, index=None):
     """Mean negative ELBO of the held-out images ``images[index]`` ((n, C, H, W))."""
-    losses = apply_in_batches(module, images, partial(negative_elbo, module), index=index)
+    losses = apply_in_batches(module, images, lambda x: negative_elbo(module, x),
+                              index=index)
     return float(losses.mean())

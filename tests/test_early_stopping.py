@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-import skmcevae.estimator as estimator_module
+import skmcevae.training as training_module
 from skmcevae import MCEVAE
 
 
@@ -17,7 +17,7 @@ def _scripted_validation(monkeypatch, losses, snapshots):
         snapshots.append(copy.deepcopy(module.state_dict()))
         return next(calls)
 
-    monkeypatch.setattr(estimator_module, "validation_loss", scripted)
+    monkeypatch.setattr(training_module, "validation_loss", scripted)
 
 
 def test_stops_after_patience_and_restores_best_weights(digits, tiny_params, monkeypatch):

@@ -7,10 +7,12 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 
-import skmcevae.estimator as estimator_module
-from skmcevae.devices import resolve_device
+import skmcevae.inference as inference_module
+import skmcevae.training as training_module
 from skmcevae import MCEVAE
 from skmcevae.datasets import load_digits_images
+from skmcevae.inference import loadable_device, resolve_device
+from skmcevae.readout import prototypes
 
 
 def test_fit_sets_fitted_attributes(fitted, digits):
@@ -89,7 +91,7 @@ def test_any_numeric_dtype(dtype, digits, tiny_params):
 def test_results_do_not_depend_on_inference_batching(fitted, digits, monkeypatch):
     X = digits[0]
     whole = fitted.transform(X), fitted.predict_proba(X), fitted.score_samples(X)
-    monkeypatch.setattr(estimator_module, "_INFERENCE_BATCH", 7)
+    monkeypatch.setattr(inference_module, "INFERENCE_BATCH", 7)
     pieces = fitted.transform(X), fitted.predict_proba(X), fitted.score_samples(X)
     for a, b in zip(whole, pieces):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
@@ -174,12 +176,12 @@ def test_canonicalize_checks_align(fitted, digits):
 def test_canonicalize_by_prototype_matches_each_cluster_prototype(fitted, digits):
     X = digits[0][:12]
     canonical = fitted.canonicalize(X)
-    prototypes = fitted._prototypes().numpy().reshape(3, -1)
+    centres = prototypes(fitted.module_, fitted.readout_).numpy().reshape(3, -1)
     labels = fitted.predict(X)
     turned = canonical.reshape(12, -1)
     # Aligning can only bring an image closer to its prototype than it was.
-    before = ((X - prototypes[labels]) ** 2).sum(1)
-    after = ((turned - prototypes[labels]) ** 2).sum(1)
+    before = ((X - centres[labels]) ** 2).sum(1)
+    after = ((turned - centres[labels]) ** 2).sum(1)
     assert (after <= before + 1e-3).mean() > 0.9
     assert canonical.shape == X.shape
 
@@ -191,12 +193,27 @@ def test_canonicalize_without_group_is_identity(digits, tiny_params):
 
 def test_sample_from_one_cluster(fitted):
     X, y = fitted.sample(6, cluster=2, random_state=0)
-    assert X.shape == (6, 64) and (y == 2).all()
+    assert X.shape == (6, 64) and y.tolist() == [2] * 6
     assert ((X > 0) & (X < 1)).all()
     X2, _ = fitted.sample(6, cluster=2, random_state=0)
     np.testing.assert_array_equal(X, X2)
+    # The cluster asked for reaches the decoder: the same draws in another cluster
+    # decode to other images.
+    other, _ = fitted.sample(6, cluster=0, random_state=0)
+    assert np.abs(other - X).max() > 1e-3
+    mixed, clusters = fitted.sample(200, random_state=0)
+    assert set(clusters.tolist()) == {0, 1, 2}
     with pytest.raises(ValueError, match="cluster must be in"):
         fitted.sample(2, cluster=3)
+
+
+def test_sample_without_random_state_follows_the_estimators(fitted):
+    # fitted has random_state=0: like scikit-learn's mixtures, every call draws the
+    # same images, and they are those of random_state=0.
+    first, second = fitted.sample(5)[0], fitted.sample(5)[0]
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(first, fitted.sample(5, random_state=0)[0])
+    assert np.abs(first - fitted.sample(5, random_state=1)[0]).max() > 1e-3
 
 
 def test_warm_start_continues_training(digits, tiny_params):
@@ -222,14 +239,27 @@ def test_joblib_and_pickle_round_trip(fitted, digits, tmp_path):
     assert all(t.device.type == "cpu" for t in state["_module_state"][1].values())
 
 
-def test_model_fitted_on_gpu_loads_on_cpu(fitted, digits, monkeypatch):
-    monkeypatch.setattr(fitted, "_device", "cuda:0")
-    blob = pickle.dumps(fitted)
+@pytest.mark.parametrize("device", ["cuda:0", "cuda:1"])
+def test_model_fitted_on_gpu_loads_on_cpu(fitted, digits, monkeypatch, device):
+    # What a model pickled on that GPU holds: the state, stored on the CPU, and the
+    # name of the device it was fitted on.
+    state = fitted.__getstate__()
+    assert state["_fitted_device"] == "cpu"
+    state["_fitted_device"] = device
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.warns(UserWarning, match="fitted on 'cuda:0'.*loaded on the CPU"):
-        loaded = pickle.loads(blob)
+    loaded = MCEVAE.__new__(MCEVAE)
+    with pytest.warns(UserWarning, match=f"fitted on '{device}'.*loaded on the CPU"):
+        loaded.__setstate__(state)
     assert next(loaded.module_.parameters()).device.type == "cpu"
     np.testing.assert_array_equal(loaded.predict(digits[0]), fitted.predict(digits[0]))
+
+
+def test_a_model_from_a_second_gpu_loads_on_the_first(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.warns(UserWarning, match="fitted on 'cuda:1'.*loaded on 'cuda:0'"):
+        assert loadable_device("cuda:1") == "cuda:0"
+    assert loadable_device("cuda:0") == "cuda:0" and loadable_device("cuda") == "cuda"
 
 
 def test_cuda_request_without_cuda_is_a_clear_error(digits, tiny_params, monkeypatch):
@@ -241,7 +271,7 @@ def test_cuda_request_without_cuda_is_a_clear_error(digits, tiny_params, monkeyp
 
 
 def test_keyboard_interrupt_keeps_the_epochs_done(digits, tiny_params, monkeypatch):
-    real_epoch = estimator_module._run_epoch
+    real_epoch = training_module.run_epoch
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -250,27 +280,23 @@ def test_keyboard_interrupt_keeps_the_epochs_done(digits, tiny_params, monkeypat
             raise KeyboardInterrupt
         return real_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(estimator_module, "_run_epoch", interrupted)
+    monkeypatch.setattr(training_module, "run_epoch", interrupted)
     with pytest.warns(UserWarning, match="interrupted after 1 epochs"):
         model = MCEVAE(**dict(tiny_params, max_epochs=5)).fit(digits[0])
     assert model.n_iter_ == 1
     assert model.predict(digits[0]).shape == (60,)
 
 
-def test_non_finite_loss_leaves_the_estimator_unfitted(digits, tiny_params, monkeypatch):
-    real_loss = estimator_module.batch_loss
-
-    def exploding(*args, **kwargs):
-        loss, summary = real_loss(*args, **kwargs)
-        summary["loss"] = float("nan")
-        return loss, summary
-
-    monkeypatch.setattr(estimator_module, "batch_loss", exploding)
-    model = MCEVAE(**tiny_params)
+def test_a_diverging_fit_raises_floating_point_error(rng, tiny_params):
+    # No shortcut: a learning rate this large makes the weights, then the images,
+    # NaN. The Bernoulli likelihood must carry the NaN to the guard, not fail inside
+    # torch (on CUDA that failure is a device-side assert).
+    X = rng.random((64, 64)).astype(np.float32)
+    model = MCEVAE(**dict(tiny_params, learning_rate=1e6, max_epochs=3))
     with pytest.raises(FloatingPointError, match="Lower learning_rate"):
-        model.fit(digits[0])
+        model.fit(X)
     with pytest.raises(NotFittedError):
-        model.predict(digits[0])
+        model.predict(X)
 
 
 def test_empty_clusters_warn(digits, tiny_params):

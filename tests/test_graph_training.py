@@ -10,8 +10,8 @@ from sklearn.metrics import adjusted_rand_score
 from skmcevae import MCEVAE
 from skmcevae.datasets import load_digits_images, random_poses
 from skmcevae.model import MCEVAEModule, ModelConfig
-from skmcevae.neighbors import graph_clusters, pose_invariant_neighbors
-from skmcevae.training import LossConfig, batch_loss
+from skmcevae.graph import graph_clusters, pose_invariant_neighbors
+from skmcevae.objective import LossConfig, batch_loss
 
 
 def test_graph_clusters_separate_two_cliques():
@@ -28,18 +28,18 @@ def test_graph_clusters_with_as_many_clusters_as_images():
     assert sorted(labels.tolist()) == [0, 1]
 
 
-def _module_images_labels():
+def _module_images_labels(**config):
     torch.manual_seed(0)
     module = MCEVAEModule(ModelConfig(image_shape=(1, 12, 12), n_clusters=3,
-                                      latent_dim=2, hidden_size=16))
+                                      latent_dim=2, hidden_size=16, **config))
     return module, torch.rand(6, 1, 12, 12), torch.tensor([0, 1, 2, 0, 1, 2])
 
 
 def test_graph_term_is_the_cross_entropy_of_the_weights():
-    module, x, labels = _module_images_labels()
     # With a zero pose range the posed copy is the image itself, so the term is the
     # cross-entropy of x alone.
-    config = LossConfig(graph_weight=2.0, rotation_range=0.0)
+    module, x, labels = _module_images_labels(rotation_range=0.0)
+    config = LossConfig(graph_weight=2.0)
     torch.manual_seed(1)
     loss, summary = batch_loss(module, x, None, config, graph_labels=labels)
     torch.manual_seed(1)
@@ -81,11 +81,11 @@ def test_without_neighbours_there_is_no_graph_term(rotated_digits):
 
 
 def test_graph_term_also_reads_a_posed_copy():
-    module, x, labels = _module_images_labels()
-    alone = -module.encode(x)["c_logits"].log_softmax(1)[torch.arange(6), labels].mean()
     for group, differs in (("SO2", True), (None, False)):
-        config = LossConfig(graph_weight=1.0, group=group, rotation_range=math.pi / 2,
-                            invariance=None)
+        module, x, labels = _module_images_labels(group=group, rotation_range=math.pi / 2)
+        alone = -module.encode(x)["c_logits"].log_softmax(1)[torch.arange(6),
+                                                              labels].mean()
+        config = LossConfig(graph_weight=1.0, invariance=None)
         _, summary = batch_loss(module, x, None, config, graph_labels=labels)
         assert bool(abs(summary["graph"] - alone) > 1e-4) == differs, group
 
@@ -117,7 +117,7 @@ def test_graph_on_landmarks_is_as_pure_as_on_all_images(rotated_digits):
 
 
 def test_estimator_searches_among_n_landmarks(rotated_digits, monkeypatch):
-    import skmcevae.estimator as estimator
+    import skmcevae.graph as estimator
     seen = []
 
     def spy(images, *args, candidates=None, **kwargs):

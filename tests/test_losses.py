@@ -87,3 +87,21 @@ def test_mutual_information_bounds():
     collapsed = torch.zeros(100, k)
     collapsed[:, 0] = 1
     assert abs(mutual_information(collapsed, collapsed).item()) < 1e-9
+
+
+def test_bernoulli_keeps_the_gradient_of_saturated_pixels():
+    # sigmoid(10) is above 1 - PIXEL_EPS: a clamp there cuts the gradient of a pixel
+    # that is confidently wrong, exactly where it is most needed.
+    logits = torch.tensor([[10.0, -10.0]], requires_grad=True)
+    wrong = torch.tensor([[0.0, 1.0]])
+    reconstruction_error(torch.sigmoid(logits), wrong, "bernoulli").sum().backward()
+    assert (logits.grad.abs() > 0.1).all()
+    assert logits.grad[0, 0] > 0 and logits.grad[0, 1] < 0
+
+
+def test_bernoulli_passes_nan_on_instead_of_raising():
+    x_hat = torch.tensor([[float("nan"), 0.5], [0.25, 0.5]])
+    error = reconstruction_error(x_hat, torch.tensor([[0.0, 1.0], [0.0, 1.0]]), "bernoulli")
+    assert torch.isnan(error[0]) and torch.isfinite(error[1])
+    expected = -(math.log(1 - 0.25) + math.log(0.5))
+    assert error[1].item() == pytest.approx(expected, rel=1e-3)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from skmcevae.datasets import load_digits_images, random_poses
-from skmcevae.neighbors import (blur, normalise_poses, pixel_centres,
+from skmcevae.graph import (blur, normalise_poses, pixel_centres,
                                 pose_invariant_neighbors, search_angles)
 
 

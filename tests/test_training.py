@@ -8,24 +8,24 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from skmcevae.model import MCEVAEModule, ModelConfig
-from skmcevae.training import TERMS, LossConfig, batch_loss, elbo_terms
+from skmcevae.objective import TERMS, LossConfig, batch_loss, elbo_terms
 
 
-def _module_and_images(seed=0):
+def _module_and_images(seed=0, **config):
     torch.manual_seed(seed)
     module = MCEVAEModule(ModelConfig(image_shape=(1, 12, 12), n_clusters=3,
-                                      latent_dim=2, hidden_size=16))
+                                      latent_dim=2, hidden_size=16, **config))
     return module, torch.rand(6, 1, 12, 12)
 
 
 # With a zero pose range every copy is the image itself, so both schemes see the same
 # copies; copy s of image b must land at b*S+s in both layouts.
 def test_looped_and_batched_penalties_match_for_identity_poses():
-    module, x = _module_and_images()
+    module, x = _module_and_images(rotation_range=0.0)
     penalties = []
     for loop in (False, True):
         torch.manual_seed(1)
-        config = LossConfig(n_samples=3, rotation_range=0.0, loop_copies=loop)
+        config = LossConfig(n_samples=3, loop_copies=loop)
         _, summary = batch_loss(module, x, None, config)
         penalties.append((summary["invariance"], summary["consistency"]))
     torch.testing.assert_close(penalties[0], penalties[1], rtol=1e-5, atol=1e-5)
@@ -72,10 +72,11 @@ class _HostTensorSpy(TorchDispatchMode):
         return out
 
 
-def _meta_step(config, **inputs):
+def _meta_step(config, group, **inputs):
     """batch_loss and its backward pass on the meta device, under the spy."""
     module = MCEVAEModule(ModelConfig(image_shape=(1, 12, 12), n_clusters=3,
-                                      latent_dim=2, hidden_size=16)).to("meta")
+                                      latent_dim=2, hidden_size=16,
+                                      group=group)).to("meta")
     x = torch.empty(6, 1, 12, 12, device="meta")
     spy = _HostTensorSpy()
     with spy:
@@ -92,9 +93,9 @@ def _meta_step(config, **inputs):
 @pytest.mark.parametrize("invariance", ["unsupervised", "supervised", None])
 def test_a_training_step_touches_no_host_tensor(group, invariance):
     meta = torch.empty(6, 1, 12, 12, device="meta")
-    config = LossConfig(group=group, invariance=invariance, graph_weight=1.0,
+    config = LossConfig(invariance=invariance, graph_weight=1.0,
                         consistency_weight=1.0, n_samples=3)
-    host_ops = _meta_step(config, canonical=meta, neighbor=meta,
+    host_ops = _meta_step(config, group, canonical=meta, neighbor=meta,
                           labels=torch.zeros(6, dtype=torch.long, device="meta"))
     assert host_ops == []
 
@@ -116,20 +117,27 @@ def _images_encoded(module, x, config, labels):
 
 @pytest.mark.parametrize("s", [1, 3])
 def test_for_so2_the_graph_terms_turned_copy_is_the_first_invariance_copy(s):
-    module, x = _module_and_images()
     labels = torch.tensor([0, 1, 2, 0, 1, 2])
-    b = len(x)
     for group, passes in (("SO2", 2 + s), ("SE2", 3 + s)):
-        config = LossConfig(n_samples=s, group=group, graph_weight=1.0)
+        module, x = _module_and_images(group=group)
+        b = len(x)
+        config = LossConfig(n_samples=s, graph_weight=1.0)
         # x, the turned copy, the neighbour's copy, and the S copies less the shared one.
         assert _images_encoded(module, x, config, labels) == b * passes, group
     # With identity poses every copy is x: sharing must give the same penalty as S
     # copies of its own, and the gradient must still reach the encoder through it.
     results = []
+    shared, x = _module_and_images(group="SO2", rotation_range=0.0)
     for share in (True, False):
+        module = shared
+        if not share:
+            # The same network with an SE2 pose head (zero at the start, as in SO2).
+            module, _ = _module_and_images(group="SE2", rotation_range=0.0,
+                                           translation_range=0.0)
+            module.load_state_dict({k: v for k, v in shared.state_dict().items()
+                                    if not k.startswith("pose_head")}, strict=False)
         torch.manual_seed(1)
-        config = LossConfig(n_samples=s, rotation_range=0.0, graph_weight=1.0,
-                            group="SO2" if share else "SE2", translation_range=0.0)
+        config = LossConfig(n_samples=s, graph_weight=1.0)
         module.zero_grad()
         loss, summary = batch_loss(module, x, None, config, graph_labels=labels)
         loss.backward()

@@ -237,3 +237,69 @@ def _votes(labels, n_clusters):
     counts = np.zeros((m, n_clusters))
     np.add.at(counts, (np.repeat(np.arange(m), k), labels.ravel()), np.tile(weights, m))
     return counts.argmax(1).astype(np.int64)
+
+
+class Rows:
+    """The rows ``rows`` of an array, read lazily (the array may be a memmap)."""
+
+    def __init__(self, array, rows):
+        self.array, self.rows = array, rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        return self.array[self.rows[index]]
+
+
+def neighbor_graph(images, rows, n_neighbors, n_clusters, group, rotation_range,
+                   n_landmarks=None, cluster=True, device="cpu"):
+    """Pose-invariant neighbours of the training ``rows`` and their graph's clusters.
+
+    Parameters
+    ----------
+    images : ndarray or memmap of shape (n, C, H, W)
+        Only the rows ``rows`` are read.
+    rows : ndarray of int
+        Sorted indices of the training images.
+    n_neighbors, n_clusters : int
+        Neighbours per image (0 turns the graph off) and clusters of the graph.
+    group, rotation_range : as for :func:`pose_invariant_neighbors`
+    n_landmarks : int or None
+        With more rows than this, neighbours are searched among a random sample of
+        this many of them, and only their graph is clustered.
+    cluster : bool
+        Whether to cluster the graph (False when the graph term is off).
+    device : str or torch.device
+
+    Returns
+    -------
+    neighbors : ndarray of shape (n, k) or None
+        Indices into ``images`` (rows outside ``rows`` hold zeros, never read); None
+        when neighbours are off.
+    labels : ndarray of shape (n,) or None
+        The graph's cluster of each training image, indexed like ``images``; None
+        when off. The random choices (landmarks, spectral seed) come from torch's
+        random state, so a seeded fit repeats them.
+    """
+    if not n_neighbors or len(rows) < 2:
+        return None, None
+    subset = images if len(rows) == len(images) else Rows(images, rows)
+    landmarks = _landmarks(len(rows), n_landmarks)
+    found = pose_invariant_neighbors(subset, n_neighbors, group, rotation_range, device,
+                                     candidates=landmarks)
+    neighbors = np.zeros((len(images), found.shape[1]), dtype=np.int64)
+    neighbors[rows] = rows[found]
+    if not cluster:
+        return neighbors, None
+    seed = int(torch.randint(2 ** 31 - 1, ()).item())
+    labels = np.zeros(len(images), dtype=np.int64)
+    labels[rows] = graph_clusters(found, n_clusters, seed, nodes=landmarks)
+    return neighbors, labels
+
+
+def _landmarks(n_rows, n_landmarks):
+    if n_landmarks is None or n_rows <= n_landmarks:
+        return None
+    rng = np.random.default_rng(int(torch.randint(2 ** 31 - 1, ()).item()))
+    return np.sort(rng.choice(n_rows, n_landmarks, replace=False))

@@ -1,0 +1,119 @@
+"""Running a trained module over arrays of images, and where it runs.
+
+Inference reads one batch at a time from the user's array (a memmap stays on disk),
+moves it to the module's device and its result back to the CPU, so memory on the
+device holds a single batch.
+"""
+
+import warnings
+
+import numpy as np
+import torch
+
+from .groups import GROUP_DIMS, rotate
+
+# Measured fastest on a 2-core CPU for 28x28 images (benchmarks/results/speed-cpu.md).
+INFERENCE_BATCH = 128
+
+
+def apply_in_batches(module, array, fn, batch_size=None, index=None, alongside=None):
+    """Apply ``fn`` to batches of ``array`` (or of its rows ``index``); one numpy array.
+
+    ``batch_size`` None takes :data:`INFERENCE_BATCH`.
+    With ``alongside``, an array with a row per image of ``array``, ``fn`` also gets
+    the batch's rows of it, as a tensor on the device. Runs in eval mode without
+    gradient.
+    """
+    module.eval()
+    batch_size = batch_size or INFERENCE_BATCH
+    device = module_device(module)
+    n = array.shape[0] if index is None else len(index)
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, n, batch_size):
+            rows = slice(start, start + batch_size)
+            batch = array[rows] if index is None else array[index[rows]]
+            batch = torch.from_numpy(np.array(batch)).to(device)  # memmaps may be read-only
+            args = () if alongside is None else (torch.from_numpy(alongside[rows]).to(device),)
+            outputs.append(fn(batch, *args).cpu().numpy())
+    return np.concatenate(outputs, axis=0)
+
+
+def encode(module, images, keys):
+    """The posterior heads ``keys`` (e.g. "c_mean", "z_mean") of each image, one
+    (n, size) array per key."""
+    def heads(x):
+        post = module.encode(x)
+        return torch.cat([post[key] for key in keys], dim=1)
+    out = apply_in_batches(module, images, heads)
+    sizes = np.cumsum([head_size(module.config, key) for key in keys])[:-1]
+    return np.split(out, sizes, axis=1)
+
+
+def encode_turned(module, images, key, angles):
+    """The head ``key`` of each image turned by each angle (radians), (n, A * size)."""
+    def heads(x):
+        return torch.cat([module.encode(rotate(x, angle) if angle else x)[key]
+                          for angle in angles], dim=1)
+    return apply_in_batches(module, images, heads)
+
+
+def head_size(config, key):
+    """Columns of the posterior head ``key`` for a module built from ``config``."""
+    return {"c_mean": config.n_clusters, "c_logits": config.n_clusters,
+            "z_mean": config.latent_dim, "tau_mean": GROUP_DIMS[config.group]}[key]
+
+
+def module_device(module):
+    return next(module.parameters()).device
+
+
+def resolve_device(device):
+    """The torch device a fit asks for; "auto" takes CUDA when available."""
+    name = str(device)
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={name!r} was asked for but CUDA is not available on "
+                         f"this machine; use device='cpu' or device='auto'.")
+    try:
+        torch.device(name)
+    except RuntimeError as error:
+        raise ValueError(f"device={name!r} is not a torch device: {error}") from None
+    return name
+
+
+def loadable_device(device):
+    """Where a model fitted on ``device`` is loaded on this machine: the same device
+    where it exists, else the first GPU, else the CPU (with a warning)."""
+    name = str(device)
+    if not name.startswith("cuda"):
+        return name
+    if not torch.cuda.is_available():
+        warnings.warn(f"This model was fitted on {name!r}, which this machine lacks; "
+                      f"it is loaded on the CPU.", UserWarning)
+        return "cpu"
+    index = torch.device(name).index
+    if index is not None and index >= torch.cuda.device_count():
+        warnings.warn(f"This model was fitted on {name!r}, which this machine lacks; "
+                      f"it is loaded on 'cuda:0'.", UserWarning)
+        return "cuda:0"
+    return name
+
+
+def cuda_devices(device):
+    """The CUDA device indices whose random state a fit on ``device`` touches."""
+    if str(device).startswith("cuda"):
+        return [torch.device(device).index or 0]
+    return []
+
+
+def to_cpu(value):
+    """A copy of nested dicts, lists and tuples with every tensor moved to the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {key: to_cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_cpu(item) for item in value)
+    return value

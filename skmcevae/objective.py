@@ -1,0 +1,199 @@
+"""The loss of one mini-batch: the negative ELBO plus the invariance and graph terms.
+
+The model's group and likelihood are read from the module's own config; a
+:class:`LossConfig` holds only what the loss adds (weights, pose ranges of the copies).
+"""
+
+import contextlib
+from dataclasses import dataclass
+import torch
+import torch.nn.functional as F
+
+from .groups import poses_to_matrix, sample_poses, warp
+from .losses import (code_distance, kl_mixture, kl_standard_normal,
+                     mutual_information, reconstruction_error)
+
+COPY_PASS = (128, 8192)  # images per no-grad pass over the copies: (CPU, CUDA)
+TERMS = ("loss", "reconstruction", "invariance", "kl_z", "kl_tau", "kl_c", "consistency",
+         "graph")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    beta: float = 1.0
+    invariance: str = "unsupervised"
+    n_samples: int = 2
+    consistency_weight: float = 0.0
+    # bf16 autocast for the network passes; the loss terms stay in float32.
+    mixed_precision: bool = False
+    # One encoder pass per posed copy, as the authors' script does: slower, kept as
+    # the speed benchmark's baseline.
+    loop_copies: bool = False
+    graph_weight: float = 0.0
+
+
+def network_precision(x, config):
+    """Autocast context for the network passes on x's device (none when off, so
+    devices without autocast, such as the meta device of the tests, also run)."""
+    if not config.mixed_precision:
+        return contextlib.nullcontext()
+    return torch.autocast(x.device.type, dtype=torch.bfloat16)
+
+
+def elbo_terms(module, x, sample=True, config=None):
+    """Forward pass and the per-sample ELBO terms, each (B,)."""
+    with network_precision(x, config or LossConfig()):
+        out = module(x, sample=sample)
+    out = {key: value.float() for key, value in out.items()}
+    terms = {
+        "reconstruction": reconstruction_error(out["reconstruction"], x,
+                                               module.config.likelihood),
+        "kl_z": kl_standard_normal(out["z_mean"], out["z_logvar"]),
+        "kl_tau": kl_standard_normal(out["tau_mean"], out["tau_logvar"]),
+        "kl_c": kl_mixture(out["c_mean"], out["c_logvar"], out["c_logits"]),
+    }
+    return out, terms
+
+
+def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=None):
+    """Scalar training loss and the batch means of its terms (0-d tensors).
+
+    ``x_neighbor`` (B, C, H, W), one pose-invariant neighbour of each image, adds the
+    mutual information between the cluster weights of each image and of a posed copy
+    of its neighbour (unsupervised invariance only). ``graph_labels`` (B,), the
+    clusters of the neighbour graph, add the cross-entropy of the cluster weights
+    against them, of each image and of one posed copy of it (the ``graph`` term).
+    The terms stay on the device, so a training step never waits for the host.
+    """
+    out, terms = elbo_terms(module, x, config=config)
+    # The graph term's turned copy (with gradient). For SO2 its poses are those of the
+    # invariance copies, so it also serves as the first of them: one encoder pass
+    # fewer per step. Other groups encode it last, as before this was shared.
+    shared = None
+    if graph_labels is not None and module.config.group == "SO2":
+        shared = turned_encoding(module, x, config)
+    invariance = torch.zeros_like(terms["reconstruction"])
+    consistency = x.new_zeros(())
+    if config.invariance == "supervised":
+        invariance = reconstruction_error(out["canonical"], x_canonical,
+                                          module.config.likelihood)
+    elif config.invariance == "unsupervised":
+        invariance, consistency = _unsupervised_invariance(module, x, out, config, shared)
+        if x_neighbor is not None:
+            consistency = consistency + _neighbor_information(module, x_neighbor, out,
+                                                              config)
+    per_sample = (terms["reconstruction"] + invariance + terms["kl_c"]
+                  + config.beta * (terms["kl_z"] + terms["kl_tau"]))
+    loss = per_sample.mean() - config.consistency_weight * consistency
+    graph = x.new_zeros(())
+    if graph_labels is not None:
+        graph = F.cross_entropy(out["c_logits"], graph_labels)
+        if module.config.group is not None:
+            # A turned copy carries its image's cluster: training the encoder on
+            # turned images too keeps an image's cluster when it turns.
+            turned = shared if shared is not None else turned_encoding(module, x, config)
+            graph = (graph + F.cross_entropy(turned["c_logits"], graph_labels)) / 2
+        loss = loss + config.graph_weight * graph
+    summary = {name: value.detach().mean() for name, value in terms.items()}
+    summary.update(loss=loss.detach(), invariance=invariance.detach().mean(),
+                   consistency=consistency.detach(), graph=graph.detach())
+    return loss, summary
+
+
+def turned_encoding(module, x, config):
+    """Posterior parameters of one randomly turned copy of each image, with gradient.
+
+    Turned only: a shift on top of the data's own shift pushes digits out of the
+    frame, and the copy no longer shows what its label says.
+    """
+    poses = sample_poses(x.shape[0], "SO2", module.config.rotation_range, 0.0, 0.0,
+                         None, device=x.device)
+    with network_precision(x, config):
+        encoded = module.encode(warp(x, poses_to_matrix(poses).to(x.dtype)))
+    return {key: value.float() for key, value in encoded.items()}
+
+
+def _unsupervised_invariance(module, x, out, config, shared=None):
+    """Invariance penalty (B,) and cluster mutual information over S posed copies.
+
+    The copies g.x are targets that the codes of x must match, so no gradient flows
+    through them. ``shared``, the encoding of one posed copy made for another term,
+    stands in for the first copy.
+    """
+    s = config.n_samples
+    target = _copy_targets(module, x, config, shared)  # (B*S, ...), copy s of b at b*S+s
+
+    def repeat(t):
+        return t.repeat_interleave(s, dim=0)  # (B, ...) -> (B*S, ...)
+
+    penalty = (code_distance(repeat(out["z_mean"]), target["z_mean"])
+               + code_distance(repeat(out["c_mean"]), target["c_mean"])
+               + reconstruction_error(repeat(out["canonical"]), target["canonical"],
+                                      module.config.likelihood))
+    penalty = penalty.view(-1, s).mean(1)  # (B*S,) -> (B, S) -> (B,)
+    weights = F.softmax(out["c_logits"], dim=1)
+    target_weights = F.softmax(target["c_logits"], dim=1)
+    return penalty, mutual_information(repeat(weights), target_weights)
+
+
+def _copy_targets(module, x, config, shared):
+    """Codes and canonical images of S posed copies, laid out (B*S, ...), the first
+    taken from ``shared`` (detached) when given."""
+    s = config.n_samples
+    if shared is None:
+        return encode_copies(module, x, config, s)
+    first = {key: value.detach() for key, value in shared.items()}
+    with torch.no_grad(), network_precision(x, config):
+        first["canonical"] = module.decode_canonical(first["c_mean"], first["z_mean"])
+    first["canonical"] = first["canonical"].float()
+    if s == 1:
+        return first
+    rest = encode_copies(module, x, config, s - 1)  # (B*(S-1), ...)
+    return {key: torch.cat([first[key].unsqueeze(1),
+                            rest[key].view(x.shape[0], s - 1, *rest[key].shape[1:])],
+                           dim=1).flatten(0, 1) for key in first}
+
+
+def _neighbor_information(module, x_neighbor, out, config):
+    """Mutual information of the cluster weights of x and of posed copies of its
+    neighbours: pairs that show the same thing in other poses, which the posed copies
+    of x alone cannot supply."""
+    target = encode_posed(module, x_neighbor, config, canonical=False)
+    return mutual_information(F.softmax(out["c_logits"], dim=1),
+                              F.softmax(target["c_logits"], dim=1))
+
+
+def encode_copies(module, x, config, s):
+    """Codes and canonical images of s posed copies of each image, laid out (B*s, ...)."""
+    if not config.loop_copies:
+        # All B*S copies batched, in passes of at most COPY_PASS images: on a CPU,
+        # passes of more than about 128 images ran slower (their activations leave the
+        # cache and are allocated afresh), so there batching only saves Python calls.
+        copies = x.repeat_interleave(s, dim=0)
+        size = COPY_PASS[x.device.type == "cuda"]
+        parts = [encode_posed(module, chunk, config) for chunk in copies.split(size)]
+        return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
+    parts = [encode_posed(module, x, config) for _ in range(s)]
+    return {key: torch.stack([part[key] for part in parts], dim=1).flatten(0, 1)
+            for key in parts[0]}  # S x (B, ...) -> (B, S, ...) -> (B*S, ...)
+
+
+def encode_posed(module, x, config, canonical=True):
+    """Codes (and canonical images) of one posed copy of each image, no gradient."""
+    model = module.config
+    poses = sample_poses(x.shape[0], model.group, model.rotation_range,
+                         model.translation_range, model.scale_range, None,
+                         device=x.device)
+    copies = warp(x, poses_to_matrix(poses).to(x.dtype))
+    with torch.no_grad(), network_precision(x, config):
+        target = module.encode(copies)
+        if canonical:
+            target["canonical"] = module.decode_canonical(target["c_mean"],
+                                                          target["z_mean"])
+    return {key: value.float() for key, value in target.items()}
+
+
+def negative_elbo(module, x):
+    """Negative ELBO per image (B,), with the reconstruction at the posterior means."""
+    _, terms = elbo_terms(module, x, sample=False)
+    return sum(terms.values())

@@ -1,0 +1,139 @@
+"""Turning codes into clusters: the read-out fitted to z_c after training, the
+cluster probabilities of images (averaged over turned copies), and each cluster's
+prototype image.
+
+Measured on rotated MNIST, a read-out fitted to the learned z_c code is a better
+cluster than the argmax of the encoder's weights w, and with the graph term the
+Gaussian mixture was as good as KMeans or better in all ten runs recorded in
+benchmarks/results/readouts.md.
+"""
+
+import copy
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+import torch
+from sklearn.cluster import KMeans
+from sklearn.metrics import confusion_matrix
+from sklearn.mixture import GaussianMixture
+
+from .inference import encode, encode_turned, module_device
+
+
+class ClusterReadout:
+    """How a fitted model reads an image's cluster from its code.
+
+    Parameters
+    ----------
+    kind : {"mixture", "centroids", "weights"}
+    mixture : GaussianMixture or None
+        Fitted to the z_c means ("mixture").
+    centers : ndarray of shape (K, K) or None
+        Cluster centres in z_c space ("mixture", "centroids").
+    scale : float or None
+        The shared variance that turns distances to the centres into
+        probabilities ("centroids").
+    """
+
+    def __init__(self, kind, mixture=None, centers=None, scale=None):
+        self.kind, self.mixture, self.centers, self.scale = kind, mixture, centers, scale
+
+    def reordered(self, order):
+        """The same read-out with cluster j renamed from cluster ``order[j]``."""
+        mixture = None
+        if self.mixture is not None:
+            mixture = copy.deepcopy(self.mixture)
+            for name in ("weights_", "means_", "covariances_", "precisions_",
+                         "precisions_cholesky_"):
+                setattr(mixture, name, getattr(mixture, name)[order])
+        centers = None if self.centers is None else self.centers[order]
+        return ClusterReadout(self.kind, mixture, centers, self.scale)
+
+    @property
+    def key(self):
+        """The encoder head the read-out takes: the z_c mean or the logits of w."""
+        return "c_logits" if self.kind == "weights" else "c_mean"
+
+    def proba(self, codes):
+        """Cluster probabilities (m, K) of the codes (m, K) of the head :attr:`key`."""
+        if self.mixture is not None:
+            return self.mixture.predict_proba(codes.astype(np.float64))
+        logits = codes
+        if self.centers is not None:
+            distance = ((codes[:, None, :] - self.centers[None]) ** 2).sum(-1)
+            logits = -distance / (2 * self.scale)  # (m, K)
+        logits = logits - logits.max(1, keepdims=True)
+        proba = np.exp(logits.astype(np.float64))
+        return proba / proba.sum(1, keepdims=True)
+
+
+def fit_readout(module, images, assign_by, seed, reference=None):
+    """A :class:`ClusterReadout` fitted to the z_c means of the training ``images``:
+    a Gaussian mixture with full covariances ("mixture"), KMeans ("centroids"), or
+    the encoder's own weights ("weights").
+
+    A mixture or KMeans numbers its clusters arbitrarily; with ``reference``, a
+    cluster per image (-1 where unknown), they are renumbered to agree best with
+    it, so that cluster k means what it meant to the graph term and to a previous
+    fit.
+    """
+    if assign_by == "weights":
+        return ClusterReadout("weights")
+    k = module.config.n_clusters
+    codes, = encode(module, images, ("c_mean",))
+    if assign_by == "mixture":
+        mixture = GaussianMixture(k, covariance_type="full", n_init=3,
+                                  random_state=seed).fit(codes)
+        readout = ClusterReadout("mixture", mixture=mixture,
+                                 centers=mixture.means_.astype(np.float32))
+    else:
+        kmeans = KMeans(k, n_init=10, random_state=seed).fit(codes)
+        # One shared spherical variance turns distances into probabilities.
+        scale = max(kmeans.inertia_ / codes.size, 1e-12)
+        readout = ClusterReadout("centroids", scale=scale,
+                                 centers=kmeans.cluster_centers_.astype(np.float32))
+    if reference is None:
+        return readout
+    known = reference >= 0
+    own = readout.proba(codes[known]).argmax(1)
+    return readout.reordered(match_order(own, reference[known], k))
+
+
+def match_order(labels, reference, n_clusters):
+    """The renumbering ``order`` (new cluster j is old cluster ``order[j]``) under
+    which ``labels`` agree best with ``reference`` (Hungarian matching)."""
+    counts = confusion_matrix(reference, labels, labels=np.arange(n_clusters))
+    rows, columns = linear_sum_assignment(counts, maximize=True)
+    order = np.empty(n_clusters, dtype=np.int64)
+    order[rows] = columns
+    return order
+
+
+def turn_angles(group, rotation_range, count):
+    """Angles (radians) of the turned copies whose probabilities are averaged:
+    ``count`` of them, evenly over [-rotation_range, rotation_range] radians."""
+    if group is None or count == 1:
+        return np.zeros(1)
+    return np.linspace(-rotation_range, rotation_range, count)
+
+
+def cluster_proba(module, readout, images, angles):
+    """Cluster probabilities (n, K) of the images (n, C, H, W), averaged over copies
+    turned by each of ``angles``."""
+    k = module.config.n_clusters
+    codes = encode_turned(module, images, readout.key, angles)  # (n, A*K)
+    proba = readout.proba(codes.reshape(-1, k))  # (n, A*K) -> (n*A, K)
+    return proba.reshape(len(images), len(angles), -1).mean(1)  # (n*A, K) -> (n, K)
+
+
+def prototypes(module, readout):
+    """Each cluster's canonical image, the decoded centre with z at its prior mean,
+    (K, C, H, W) on the module's device."""
+    config = module.config
+    k = config.n_clusters
+    centres = readout.centers if readout.centers is not None else np.eye(k)
+    device = module_device(module)
+    with torch.no_grad():
+        return module.decode_canonical(
+            torch.as_tensor(centres, dtype=torch.float32, device=device),
+            torch.zeros(k, config.latent_dim, device=device))

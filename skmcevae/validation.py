@@ -1,0 +1,238 @@
+"""Checks of the images and hyper-parameters a user passes, with messages that name
+the fix, and the conversion between the user's layout and (n, C, H, W)."""
+
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils import check_array
+
+from .groups import GROUP_DIMS
+from .model import MIN_IMAGE_SIDE
+
+# How a user's X is laid out, by its number of dimensions.
+LAYOUTS = {2: "flat rows (n, C*H*W)", 3: "(n, H, W)", 4: "(n, C, H, W)"}
+
+
+def normalise_image_shape(image_shape):
+    """``(H, W)`` or ``(C, H, W)`` -> ``(C, H, W)``; ``None`` stays ``None``."""
+    if image_shape is None:
+        return None
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) == 2:
+        shape = (1,) + shape
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"image_shape must be (H, W) or (C, H, W) of positive sizes, "
+                         f"got {image_shape!r}.")
+    return shape
+
+
+def to_images(X, image_shape=None, name="X"):
+    """Check X and return ``(images, ndim)``: float32 (n, C, H, W) and X's ndim."""
+    if hasattr(X, "ndim") and X.ndim == 1:
+        raise ValueError(f"{name} is 1-D with shape {X.shape}; pass one image per row: "
+                         f"use {name}.reshape(1, -1) for a single flat image.")
+    try:
+        X = check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
+                        input_name=name, estimator="MCEVAE")
+    except (TypeError, ValueError) as error:
+        if "convert" in str(error) or "argument must be" in str(error):
+            raise TypeError(f"{name} must hold numbers (pixel values), but "
+                            f"{error}. Convert it first, e.g. with "
+                            f"np.asarray({name}, dtype=np.float32).") from None
+        raise
+    shape = _resolve_shape(X, normalise_image_shape(image_shape), name)
+    if min(shape[1:]) < MIN_IMAGE_SIDE:
+        raise ValueError(f"Images of {shape[1]}x{shape[2]} pixels are too small: the "
+                         f"encoder needs at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}.")
+    images = np.ascontiguousarray(X, dtype=np.float32).reshape((X.shape[0],) + shape)
+    return images, X.ndim
+
+
+def _resolve_shape(X, image_shape, name):
+    if X.ndim == 2:
+        n_features = X.shape[1]
+        if image_shape is None:
+            side = math.isqrt(n_features)
+            if side * side != n_features:
+                raise ValueError(
+                    f"{name} has {n_features} features per row, which is not a square "
+                    f"image; pass image_shape=(H, W) or (C, H, W).")
+            return (1, side, side)
+        if math.prod(image_shape) != n_features:
+            raise ValueError(f"image_shape={image_shape} holds {math.prod(image_shape)} "
+                             f"pixels but {name} has {n_features} features per row.")
+        return image_shape
+    shape = (1,) + X.shape[1:] if X.ndim == 3 else X.shape[1:]
+    if X.ndim > 4:
+        raise ValueError(f"{name} must be 2-D, 3-D or 4-D, got shape {X.shape}.")
+    if image_shape is not None and tuple(shape) != image_shape:
+        raise ValueError(f"{name} holds images of shape {tuple(shape)} but "
+                         f"image_shape={image_shape}.")
+    return tuple(shape)
+
+
+def check_unit_range(images, name="X"):
+    """The Bernoulli likelihood needs pixel values in [0, 1]."""
+    low, high = float(images.min()), float(images.max())
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"likelihood='bernoulli' needs {name} in [0, 1], got values in "
+            f"[{low:.4g}, {high:.4g}]. Scale the images (for 8-bit images use "
+            f"{name} / 255.0) or use likelihood='gaussian'.")
+
+
+def from_images(images, ndim):
+    """(n, C, H, W) back to the layout of a user's X with ``ndim`` dimensions."""
+    n = images.shape[0]
+    if ndim == 2:
+        return images.reshape(n, -1)  # (n, C, H, W) -> (n, C*H*W)
+    if ndim == 3:
+        return images.reshape(n, *images.shape[2:])  # (n, 1, H, W) -> (n, H, W)
+    return images
+
+
+def check_params(est):
+    """Check an estimator's hyper-parameters with messages that name the fix."""
+    for name, low in (("n_clusters", 1), ("latent_dim", 1), ("n_invariance_samples", 1),
+                      ("hidden_size", 1), ("max_epochs", 0), ("batch_size", 1),
+                      ("verbose", 0), ("n_iter_no_change", 1), ("n_neighbors", 0),
+                      ("test_rotations", 1)):
+        _check_int(est, name, low)
+    if est.n_landmarks is not None:
+        _check_int(est, "n_landmarks", 2)
+    fraction = est.validation_fraction
+    if fraction is not None:
+        _check_real(est, "validation_fraction", strict=True)
+        if fraction >= 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}.")
+    _check_real(est, "learning_rate", strict=True)
+    if est.cluster_temperature is not None:
+        _check_real(est, "cluster_temperature", strict=True)
+    for name in ("beta", "rotation_range", "translation_range", "scale_range",
+                 "consistency_weight", "graph_weight"):
+        _check_real(est, name, strict=False)
+    _check_option(est, "group", tuple(GROUP_DIMS))
+    _check_option(est, "invariance", ("unsupervised", "supervised", None))
+    _check_option(est, "likelihood", ("bernoulli", "gaussian"))
+    _check_option(est, "assign_by", ("mixture", "centroids", "weights"))
+    if not isinstance(est.device, (str, torch.device)):
+        raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', "
+                        f"got {est.device!r}.")
+    for name in ("mixed_precision", "warm_start"):
+        if not isinstance(getattr(est, name), (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {getattr(est, name)!r}.")
+    normalise_image_shape(est.image_shape)
+
+
+def _check_int(est, name, low):
+    value = getattr(est, name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}.")
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}, got {value}.")
+
+
+def _check_real(est, name, strict):
+    value = getattr(est, name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}.")
+    if not math.isfinite(value) or value < 0 or (strict and value == 0):
+        bound = "positive" if strict else "non-negative"
+        raise ValueError(f"{name} must be a finite {bound} number, got {value}.")
+
+
+def _check_option(est, name, options):
+    value = getattr(est, name)
+    known = (value is None and None in options) or (
+        isinstance(value, str) and value in options)
+    if not known:
+        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}.")
+
+
+def check_fit_data(params, X, X_canonical=None):
+    """The training images and canonical images as float32 (n, C, H, W), and X's ndim.
+
+    ``params`` are the estimator's ``get_params()``.
+    """
+    images, ndim = to_images(X, params["image_shape"])
+    if images.shape[0] < 2:
+        raise ValueError(f"MCEVAE needs at least 2 images to fit, got {images.shape[0]}.")
+    if params["n_clusters"] > images.shape[0]:
+        raise ValueError(f"n_clusters={params['n_clusters']} is more than the "
+                         f"{images.shape[0]} images in X.")
+    bernoulli = params["likelihood"] == "bernoulli"
+    if bernoulli:
+        check_unit_range(images, "X")
+    supervised = params["invariance"] == "supervised"
+    if X_canonical is None and supervised:
+        raise ValueError("invariance='supervised' needs X_canonical, the canonical "
+                         "images, in fit(X, X_canonical=...).")
+    if X_canonical is None:
+        return images, None, ndim
+    if not supervised:
+        raise ValueError(f"X_canonical is only used with invariance='supervised', but "
+                         f"invariance={params['invariance']!r}.")
+    canonical, _ = to_images(X_canonical, images.shape[1:], name="X_canonical")
+    if len(canonical) != len(images):
+        raise ValueError(f"X_canonical holds {len(canonical)} images but X holds "
+                         f"{len(images)}: pass the canonical image of every image of "
+                         f"X, in the same order.")
+    if bernoulli:
+        check_unit_range(canonical, "X_canonical")
+    return images, canonical, ndim
+
+
+def check_predict_data(X, image_shape, likelihood):
+    """Images of a fitted model's ``image_shape`` (C, H, W) as float32 (n, C, H, W),
+    and X's ndim."""
+    image_shape = tuple(image_shape)
+    flat_shape = None
+    if getattr(X, "ndim", np.ndim(X)) == 2:
+        # Flat rows are read with the fitted shape; a wrong width is reported as
+        # scikit-learn does.
+        width, expected = np.shape(X)[1], math.prod(image_shape)
+        if width != expected:
+            raise ValueError(f"X has {width} features, but MCEVAE is expecting "
+                             f"{expected} features as input.")
+        flat_shape = image_shape
+    images, ndim = to_images(X, flat_shape)
+    if images.shape[1:] != image_shape:
+        raise ValueError(f"X holds images of shape {images.shape[1:]} (C, H, W), but "
+                         f"MCEVAE was fitted on {image_shape}.")
+    if likelihood == "bernoulli":
+        check_unit_range(images, "X")
+    return images, ndim
+
+
+def column_names(X):
+    """The column names of a DataFrame X when all are strings, else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = np.asarray(columns, dtype=object)
+    if not all(isinstance(name, str) for name in names):
+        return None
+    return names
+
+
+def check_column_names(est, X):
+    """At predict time, X's column names (if any) must be those seen in fit."""
+    fitted, names = getattr(est, "feature_names_in_", None), column_names(X)
+    if fitted is not None and names is not None and not np.array_equal(fitted, names):
+        raise ValueError("The feature names of X differ from those seen in fit: pass "
+                         "the columns in the order fit saw them.")
+
+
+def check_feature_names(est, input_features):
+    """``get_feature_names_out``'s argument, checked as scikit-learn checks it."""
+    if input_features is None:
+        return
+    names = np.asarray(input_features, dtype=object)
+    if names.ndim != 1 or len(names) != est.n_features_in_:
+        raise ValueError(f"input_features should have length equal to the number of "
+                         f"features ({est.n_features_in_}), got {len(np.ravel(names))}.")
+    fitted = getattr(est, "feature_names_in_", None)
+    if fitted is not None and not np.array_equal(fitted, names):
+        raise ValueError("input_features is not equal to feature_names_in_.")
