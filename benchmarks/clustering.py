@@ -108,7 +108,8 @@ def regroup_poses(name, X, seed):
 
 def pose_error(model, X, poses, labels):
     """Median |predicted - true| angle in degrees, per-cluster offsets removed."""
-    theta = np.degrees(model.transform(X)[:, model.n_clusters + model.latent_dim])
+    config = model.module_.config
+    theta = np.degrees(model.transform(X)[:, config.n_clusters + config.latent_dim])
     return angle_error(theta, poses, labels)
 
 
@@ -162,7 +163,7 @@ def evaluate(name, method, model, X, y, poses, seed, fitted=None):
            "fit_s": seconds,
            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
     if method == "MCEVAE":
-        posed = DATASETS[name][1] is not None and model.group is not None
+        posed = DATASETS[name][1] is not None and model.module_.config.group is not None
         row["pose_err"] = pose_error(model, X, poses, labels) if posed else math.nan
         row["canon_stab"] = canonical_stability(model, X, X_moved)
     return row

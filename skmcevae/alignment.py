@@ -15,6 +15,7 @@ import torch
 
 from .groups import compose, rotation_matrix, warp
 from .graph import blur, normalise_poses, pose_normalising_matrix
+from .inference import apply_in_batches
 
 # 2-degree steps: finer steps would not beat the bilinear resampling of 28x28 images.
 ALIGN_STEP = math.radians(2.0)
@@ -58,3 +59,14 @@ def canonical_matrices(images, labels, prototypes, group, rotation_range):
     # its shift and scale.
     return compose(pose_normalising_matrix(images, group),
                    _rotations(-best, images))
+
+
+def align_to_prototypes(module, prototypes, images, labels):
+    """The images (n, C, H, W) turned to match the prototypes (K, C, H, W) of their
+    clusters ``labels`` (n,), in batches on the module's device."""
+    config = module.config
+
+    def align(x, cluster):
+        return warp(x, canonical_matrices(x, cluster, prototypes, config.group,
+                                          config.rotation_range))
+    return apply_in_batches(module, images, align, alongside=labels)

@@ -3,37 +3,35 @@
 ``MCEVAE.fit`` reads as the method: validate, build the module, find the neighbour
 graph, train, fit the cluster read-out, label the training images. The work lives in
 module-level functions of :mod:`skmcevae.graph`, :mod:`skmcevae.training`,
-:mod:`skmcevae.readout` and :mod:`skmcevae.inference`.
+:mod:`skmcevae.readout` and :mod:`skmcevae.inference`; the methods that decode,
+canonicalise, sample and score come from :mod:`skmcevae.generative`.
 """
 
-import numbers
 import warnings
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .alignment import canonical_matrices
 from .config import architecture_changes, configs
+from .generative import GenerativeMixin
 from .graph import neighbor_graph
-from .groups import GROUP_PARAM_NAMES, exp_map, invert_affine, warp
-from .inference import (apply_in_batches, cuda_devices, encode, loadable_device,
-                        module_device, resolve_device, to_cpu)
+from .groups import GROUP_PARAM_NAMES
+from .inference import (cuda_devices, encode, loadable_device, module_device,
+                        resolve_device, to_cpu)
 from .model import MCEVAEModule
-from .objective import negative_elbo
 from .progress import FitProgress
-from .readout import (cluster_proba, fit_readout, match_order, prototypes,
-                      turn_angles)
+from .readout import cluster_proba, fit_readout, match_order, turn_angles
 from .threads import fit_threads, torch_threads
 from .training import build, split_validation, train
 from .validation import (check_column_names, check_feature_names, check_fit_data,
-                         check_params, check_predict_data, column_names, from_images)
+                         check_params, check_predict_data, column_names)
 
 
-class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
+class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """Multi-Clustering Equivariant Variational Autoencoder.
 
     Clusters images by what they show, whatever their pose (rotation, shift, scale),
@@ -72,44 +70,31 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         of its posed copies (unsupervised invariance only); it keeps all clusters in
         use and the assignment pose-invariant.
     n_neighbors : int, default=7
-        Before training, each image's nearest neighbours are found by a pixel
-        distance minimised over a grid of rotations within ``rotation_range``
-        (after centring, for SE2 and SIM2; plain distances for ``group=None``).
-        With unsupervised invariance the mutual information is also taken between
-        each image and a posed copy of one of its neighbours. 0 turns the
-        neighbours off, and with them ``graph_weight``.
+        Pose-invariant nearest neighbours found before training (pixel distance
+        minimised over rotations, after centring for SE2 and SIM2); they pair images
+        in the mutual information and make the graph of ``graph_weight``. 0 turns
+        both off. See :mod:`skmcevae.graph`.
     n_landmarks : int or None, default=10000
-        With more training images than this, neighbours are searched only among a
-        random sample of ``n_landmarks`` of them (the landmarks), so the search costs
-        time in proportion to the number of images rather than its square; only the
-        landmarks' graph is clustered and every other image takes the cluster most
-        common among its neighbours. None searches and clusters all images.
+        With more training images, neighbours are searched among a random sample of
+        this many (time linear in the number of images) and only their graph is
+        clustered. None searches all.
     graph_weight : float, default=10.0
-        Weight of the cross-entropy that pulls the cluster weights w, of each image
-        and of a randomly posed copy of it, towards the spectral clusters of the
-        graph linking each training image to its ``n_neighbors`` neighbours: images
-        joined by many short paths show the same thing. 0 turns it off.
+        Weight of the cross-entropy pulling the cluster weights w of each image, and
+        of a turned copy, towards the spectral clusters of the neighbour graph.
     test_rotations : int, default=1
-        ``predict_proba``, ``predict`` and ``labels_`` average the cluster
-        probabilities of this many turned copies of each image, at angles evenly
-        spaced over [-rotation_range, rotation_range] (the image itself among them
-        when odd), so that an image's cluster changes less when it turns. Inference
-        costs proportionally more. On data whose poses do span the range it raised
-        rotation consistency on rotated MNIST from 0.91 to 0.96 with 7; on upright
-        data it costs accuracy, so 1 (the image alone) is the default. Ignored for
-        ``group=None``. The one parameter read at prediction time, so it can be
-        changed after ``fit``; every other one acts through the fitted state.
+        ``predict_proba`` averages the probabilities of this many copies turned
+        evenly over [-rotation_range, rotation_range]: steadier under rotation (0.91
+        -> 0.96 consistency on rotated MNIST with 7), but it costs accuracy on
+        upright data and time. The one parameter read at prediction time; every
+        other acts through the fitted state.
     cluster_temperature : float or None, default=0.2
         The cluster weights are ``w = softmax(z_c mean / cluster_temperature)``, the
         responsibilities of the one-hot prior centres, so that w and z_c agree. None
         gives w an output layer of its own (the authors' design).
     assign_by : {"mixture", "centroids", "weights"}, default="mixture"
-        How an image's cluster is read from z_c: "mixture" fits a Gaussian mixture
-        (full covariances) to the z_c means of the training images after training,
-        and ``predict_proba`` gives its responsibilities; "centroids" fits KMeans
-        instead and assigns the nearest centre (``predict_proba`` is a softmax of
-        the squared distances over one shared variance); "weights" takes the
-        encoder's mixture weights w.
+        How the cluster is read from z_c after training: a Gaussian mixture (full
+        covariances) fitted to the training images' z_c means, KMeans (a softmax of
+        squared distances gives ``predict_proba``), or the encoder's weights w.
     hidden_size : int, default=512
         Width of the hidden layers of the z_c and z heads.
     max_epochs : int, default=20
@@ -367,11 +352,8 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
     def predict_proba(self, X):
         """How sure each assignment is: a probability per cluster.
 
-        With ``assign_by="mixture"`` the responsibilities of the Gaussian mixture
-        fitted to the z_c means; with "centroids" a softmax of the squared distances
-        of the z_c mean to the cluster centres (one shared variance); with "weights"
-        the encoder's mixture weights w. Averaged over ``test_rotations`` turned
-        copies of each image.
+        The read-out of ``assign_by`` applied to the z_c code, averaged over
+        ``test_rotations`` turned copies of each image.
 
         Parameters
         ----------
@@ -434,161 +416,6 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         return np.concatenate(encode(self.module_, images, ("c_mean", "z_mean", "tau_mean")),
                               axis=1)
 
-    def inverse_transform(self, Z):
-        """Images decoded from codes ``[z_c, z, tau]``, in the layout of the fitted X.
-
-        Setting the pose columns to 0 gives the decoder's pose-free image.
-
-        Parameters
-        ----------
-        Z : array-like of shape (n_samples, n_clusters + latent_dim + d)
-            Codes as made by :meth:`transform`.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, C*H*W), (n_samples, H, W) or (n_samples, C, H, W)
-            The fitted X's layout.
-
-        Examples
-        --------
-        >>> Z = model.transform(X)  # model fitted as in the class example
-        >>> Z[:, -1] = 0  # no rotation: the canonical images
-        >>> model.inverse_transform(Z).shape
-        (40, 64)
-        """
-        check_is_fitted(self)
-        Z = check_array(Z, dtype=np.float32)
-        config = self.module_.config
-        k, d = config.n_clusters, config.latent_dim
-        width = k + d + len(GROUP_PARAM_NAMES[config.group])
-        if Z.shape[1] != width:
-            raise ValueError(f"Z has {Z.shape[1]} columns, expected {width} "
-                             f"(n_clusters + latent_dim + pose) as made by transform.")
-
-        def decode(codes):
-            return self.module_.render(
-                self.module_.decode_canonical(codes[:, :k], codes[:, k:k + d]),
-                codes[:, k + d:])
-        return from_images(self._apply(Z, decode), self._fit_ndim)
-
-    def canonicalize(self, X, align="prototype"):
-        """The input images turned back to their canonical pose.
-
-        Parameters
-        ----------
-        X : array-like of images, in any layout ``fit`` accepts
-        align : {"prototype", "encoder"}, default="prototype"
-            "prototype" turns each image (over a grid of 2-degree steps within twice
-            ``rotation_range``, after centring for SE2 and SIM2) to best match the
-            decoded image of its cluster's centre: an image and a turned copy of it
-            get nearly the same canonical image. "encoder" undoes the encoder's pose
-            tau (the pose :meth:`transform` reports), which is read off each image on
-            its own and varies more between turned copies.
-
-        Returns
-        -------
-        X_canonical : ndarray in the layout of this call's X
-
-        Examples
-        --------
-        >>> model.canonicalize(X[:5]).shape  # model fitted as in the class example
-        (5, 64)
-        """
-        if align not in ("prototype", "encoder"):
-            raise ValueError(f"align must be 'prototype' or 'encoder', got {align!r}.")
-        images, ndim = self._validate_predict_data(X)
-        module, group = self.module_, self.module_.config.group
-        if align == "encoder" or group is None:
-            def undo_pose(x):
-                tau = module.encode(x)["tau_mean"]
-                return warp(x, invert_affine(exp_map(tau, group)))
-            return from_images(self._apply(images, undo_pose), ndim)
-        labels = cluster_proba(module, self.readout_, images,
-                               self._turn_angles(module)).argmax(1)
-        centres = prototypes(module, self.readout_)
-
-        def align_batch(x, cluster):
-            return warp(x, canonical_matrices(x, cluster, centres, group,
-                                              module.config.rotation_range))
-        return from_images(self._apply(images, align_batch, alongside=labels), ndim)
-
-    def sample(self, n_samples=1, cluster=None, random_state=None):
-        """Canonical images drawn from the prior, with their clusters.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-        cluster : int or None, default=None
-            Draw every image from this cluster; None draws clusters uniformly.
-        random_state : int, RandomState instance or None, default=None
-            None takes the estimator's ``random_state``, as scikit-learn's mixtures
-            do: a seeded model draws the same images on every call.
-
-        Returns
-        -------
-        X : ndarray in the fitted X's layout
-        y : ndarray of shape (n_samples,)
-            The cluster each image was drawn from.
-
-        Examples
-        --------
-        >>> images, clusters = model.sample(3, cluster=1)  # model as in the class example
-        >>> images.shape, clusters.tolist()
-        ((3, 64), [1, 1, 1])
-        """
-        check_is_fitted(self)
-        config = self.module_.config
-        k, d = config.n_clusters, config.latent_dim
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-        if cluster is not None and cluster not in range(k):
-            raise ValueError(f"cluster must be in [0, {k}), got {cluster!r}.")
-        rng = check_random_state(self.random_state if random_state is None
-                                 else random_state)
-        y = rng.randint(k, size=n_samples) if cluster is None else np.full(n_samples, cluster)
-        z_c = np.eye(k)[y] + rng.standard_normal((n_samples, k))
-        z = rng.standard_normal((n_samples, d))
-        codes = np.concatenate([z_c, z], axis=1).astype(np.float32)
-        images = self._apply(codes, lambda c: self.module_.decode_canonical(c[:, :k],
-                                                                             c[:, k:]))
-        return from_images(images, self._fit_ndim), y
-
-    def score_samples(self, X):
-        """ELBO of each image (higher is better).
-
-        The reconstruction term is evaluated at the posterior means, so the score is
-        deterministic; the KL terms are exact.
-
-        Parameters
-        ----------
-        X : array-like of images, in any layout ``fit`` accepts
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-        """
-        images, _ = self._validate_predict_data(X)
-        return -self._apply(images, lambda x: negative_elbo(self.module_, x))
-
-    def score(self, X, y=None):
-        """Mean ELBO per image (higher is better): model selection without labels.
-
-        Parameters
-        ----------
-        X : array-like of images, in any layout ``fit`` accepts
-        y : ignored
-
-        Returns
-        -------
-        score : float
-
-        Examples
-        --------
-        >>> bool(model.score(X) < 0)  # model fitted as in the class example
-        True
-        """
-        return float(self.score_samples(X).mean())
-
     def get_feature_names_out(self, input_features=None):
         """Names of the columns of :meth:`transform`.
 
@@ -618,10 +445,6 @@ class MCEVAE(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         check_column_names(self, X)
         return check_predict_data(X, self.image_shape_, self.module_.config.likelihood)
-
-    def _apply(self, array, fn, alongside=None):
-        """``fn`` over batches of ``array`` (and of ``alongside``) on the model's device."""
-        return apply_in_batches(self.module_, array, fn, alongside=alongside)
 
     # ------------------------------------------------------------- persistence
     def __getstate__(self):

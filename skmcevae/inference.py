@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import torch
 
-from .groups import GROUP_DIMS, rotate
+from .groups import GROUP_DIMS, exp_map, invert_affine, rotate, warp
 
 # Measured fastest on a 2-core CPU for 28x28 images (benchmarks/results/speed-cpu.md).
 INFERENCE_BATCH = 128
@@ -56,6 +56,28 @@ def encode_turned(module, images, key, angles):
         return torch.cat([module.encode(rotate(x, angle) if angle else x)[key]
                           for angle in angles], dim=1)
     return apply_in_batches(module, images, heads)
+
+
+def decode(module, codes):
+    """Images (n, C, H, W) decoded from codes ``[z_c, z, tau]`` (n, K + d + pose);
+    codes without the pose columns give the canonical images."""
+    config = module.config
+    k, d = config.n_clusters, config.latent_dim
+
+    def images(c):
+        canonical = module.decode_canonical(c[:, :k], c[:, k:k + d])
+        return module.render(canonical, c[:, k + d:]) if c.shape[1] > k + d else canonical
+    return apply_in_batches(module, codes, images)
+
+
+def undo_encoder_pose(module, images):
+    """The images (n, C, H, W) warped by the inverse of the encoder's pose tau."""
+    group = module.config.group
+
+    def undo(x):
+        tau = module.encode(x)["tau_mean"]
+        return warp(x, invert_affine(exp_map(tau, group)))
+    return apply_in_batches(module, images, undo)
 
 
 def head_size(config, key):

@@ -137,3 +137,13 @@ def prototypes(module, readout):
         return module.decode_canonical(
             torch.as_tensor(centres, dtype=torch.float32, device=device),
             torch.zeros(k, config.latent_dim, device=device))
+
+
+def sample_codes(config, n_samples, cluster, rng):
+    """Codes ``[z_c, z]`` (n, K + d) drawn from the prior of a model built from
+    ``config``, and the cluster of each: ``cluster``, or uniform when None."""
+    k, d = config.n_clusters, config.latent_dim
+    y = rng.randint(k, size=n_samples) if cluster is None else np.full(n_samples, cluster)
+    z_c = np.eye(k)[y] + rng.standard_normal((n_samples, k))
+    z = rng.standard_normal((n_samples, d))
+    return np.concatenate([z_c, z], axis=1).astype(np.float32), y

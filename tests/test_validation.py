@@ -117,3 +117,42 @@ def test_bad_predict_input(small_model, case, method):
 def test_inverse_transform_checks_the_code_width(small_model):
     with pytest.raises(ValueError, match="expected 6 .*made by transform"):
         small_model.inverse_transform(np.zeros((2, 5)))
+
+
+def test_canonical_images_of_another_count_are_refused_before_any_work():
+    model = MCEVAE(invariance="supervised", n_clusters=2, max_epochs=1)
+    with pytest.raises(ValueError, match="X_canonical holds 10 images but X holds 20"):
+        model.fit(GOOD, X_canonical=GOOD[:10])
+    assert not hasattr(model, "module_")
+
+
+def test_feature_names_of_a_dataframe(small_model):
+    pd = pytest.importorskip("pandas")
+    columns = [f"pixel{i}" for i in range(64)]
+    frame = pd.DataFrame(GOOD, columns=columns)
+    model = MCEVAE(n_clusters=2, max_epochs=1, hidden_size=8, random_state=0).fit(frame)
+    assert model.feature_names_in_.tolist() == columns
+    names = model.get_feature_names_out(columns)
+    assert names.tolist()[:2] == ["z_c0", "z_c1"] and len(names) == 6
+    with pytest.raises(ValueError, match="not equal to feature_names_in_"):
+        model.get_feature_names_out(columns[::-1])
+    with pytest.raises(ValueError, match="feature names of X differ"):
+        model.predict(frame[columns[::-1]])
+    model.fit(GOOD)  # refitted on an array: the names are gone
+    assert not hasattr(model, "feature_names_in_")
+
+
+def test_get_feature_names_out_checks_its_argument(small_model):
+    with pytest.raises(ValueError, match="length equal to the number of features"):
+        small_model.get_feature_names_out(["a", "b"])
+    assert len(small_model.get_feature_names_out([f"x{i}" for i in range(64)])) == 6
+
+
+def test_tags_say_what_is_true():
+    from sklearn.utils import get_tags
+    tags = get_tags(MCEVAE())
+    assert tags.input_tags.three_d_array and not tags.input_tags.allow_nan
+    assert tags.input_tags.positive_only
+    assert not get_tags(MCEVAE(likelihood="gaussian")).input_tags.positive_only
+    assert tags.transformer_tags.preserves_dtype == ["float32"]
+    assert tags.estimator_type == "clusterer"

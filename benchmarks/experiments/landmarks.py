@@ -27,7 +27,7 @@ import numpy as np
 
 from skmcevae.datasets import random_poses
 from skmcevae.metrics import clustering_accuracy
-from skmcevae.neighbors import graph_clusters, pose_invariant_neighbors
+from skmcevae.graph import graph_clusters, pose_invariant_neighbors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clustering import make_data  # noqa: E402

@@ -3,7 +3,7 @@
     python benchmarks/experiments/neighbors.py
 
 For each data set of the clustering benchmark (MNIST-5k, seed 0) and several search
-settings of :func:`skmcevae.neighbors.pose_invariant_neighbors`, prints the purity of
+settings of :func:`skmcevae.graph.pose_invariant_neighbors`, prints the purity of
 the neighbours (the fraction of the 10 nearest, and of the nearest, with the image's
 own label), the search time, and, as a calibration of how much clustering the
 neighbour graph holds, the accuracy of spectral clustering on it. Writes
@@ -20,7 +20,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.cluster import SpectralClustering
 
-from skmcevae import neighbors as nb
+from skmcevae import graph as nb
 from skmcevae.metrics import clustering_accuracy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

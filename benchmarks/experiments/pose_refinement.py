@@ -30,10 +30,10 @@ def refined_poses(model, X, steps):
     images = torch.from_numpy(X.reshape(-1, *model.image_shape_)).float()
     with torch.no_grad():
         model.module_.eval()
-        matrix = exp_map(model.module_.encode(images)["tau_mean"], model.group)
+        matrix = exp_map(model.module_.encode(images)["tau_mean"], model.module_.config.group)
         for _ in range(steps):
             upright = warp(images, invert_affine(matrix))
-            residual = exp_map(model.module_.encode(upright)["tau_mean"], model.group)
+            residual = exp_map(model.module_.encode(upright)["tau_mean"], model.module_.config.group)
             matrix = compose(residual, matrix)
         canonical = warp(images, invert_affine(matrix))
     angle = torch.atan2(matrix[:, 1, 0], matrix[:, 0, 0])

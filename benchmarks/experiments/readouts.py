@@ -9,7 +9,6 @@ code, KMeans on [z_c, z]. Prints one line of figures.
 """
 
 import argparse
-from dataclasses import replace
 import time
 
 import torch
@@ -28,15 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clustering import canonical_stability, pose_error, regroup_poses  # noqa: E402
 
 
-class Variant(MCEVAE):
-    """MCEVAE whose loss settings can be overridden, to try a lever before exposing it."""
-
-    loss_overrides = {}
-
-    def _loss_config(self):
-        return replace(super()._loss_config(), **self.loss_overrides)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n-samples", type=int, default=2000)
@@ -44,8 +34,6 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--set", nargs="*", default=[], help="name=value MCEVAE params")
-    parser.add_argument("--loss-set", nargs="*", default=[],
-                        help="name=value fields of skmcevae.training.LossConfig")
     parser.add_argument("--warmup-epochs", type=int, default=0,
                         help="first train this many epochs with --warmup-set, then "
                              "the rest with warm_start")
@@ -61,9 +49,7 @@ def main():
     # Fit with the encoder's weights as the assignment so that "w" reads them;
     # km_zc is what assign_by="centroids" gives.
     params = {"assign_by": "weights", **params}
-    model = Variant(max_epochs=args.epochs, random_state=args.seed, **params)
-    model.loss_overrides = {k: eval(v) for k, v in
-                            (item.split("=", 1) for item in args.loss_set)}
+    model = MCEVAE(max_epochs=args.epochs, random_state=args.seed, **params)
     start = time.perf_counter()
     if args.warmup_epochs:
         warmup = {k: eval(v) for k, v in (item.split("=", 1) for item in args.warmup_set)}
@@ -74,8 +60,8 @@ def main():
     model.fit(X)
     seconds = time.perf_counter() - start
     Z = model.transform(X)
-    k = model.n_clusters
-    zc, zs = Z[:, :k], Z[:, :k + model.latent_dim]
+    k, d = model.module_.config.n_clusters, model.module_.config.latent_dim
+    zc, zs = Z[:, :k], Z[:, :k + d]
     figures = {"w": clustering_accuracy(y, model.labels_),
                "w_used": clusters_used(model.labels_)}
     figures["km_zc"] = clustering_accuracy(
@@ -98,7 +84,7 @@ def main():
                                                                         args.seed)[0])
     warm = (f"warmup {args.warmup_epochs} epochs {' '.join(args.warmup_set)};"
             if args.warmup_epochs else "")
-    print(warm, " ".join(args.set + args.loss_set), f"seed={args.seed} n={args.n_samples} epochs={args.epochs}", f"fit={seconds:.0f}s",
+    print(warm, " ".join(args.set), f"seed={args.seed} n={args.n_samples} epochs={args.epochs}", f"fit={seconds:.0f}s",
           " ".join(f"{k}={v:.3f}" for k, v in figures.items()), flush=True)
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from skmcevae import MCEVAE
-from skmcevae import training
+from skmcevae import MCEVAE, objective
+from skmcevae.config import configs
 from skmcevae.datasets import load_mnist
 from skmcevae.model import MCEVAEModule
 
@@ -40,30 +40,29 @@ def milliseconds(fn, n):
 
 
 def step_functions(x, params):
-    estimator = MCEVAE(**params)
-    module = MCEVAEModule(estimator._config(x.numpy()))
-    config = estimator._loss_config()
+    model_config, config = configs(MCEVAE(**params).get_params(), x.shape[1:])
+    module = MCEVAEModule(model_config)
     optimiser = torch.optim.Adam(module.parameters())
     labels = torch.zeros(len(x), dtype=torch.long)
     plain = replace(config, invariance=None, graph_weight=0.0, consistency_weight=0.0)
 
     def step(cfg, **inputs):
         optimiser.zero_grad()
-        loss, _ = training.batch_loss(module, x, None, cfg, **inputs)
+        loss, _ = objective.batch_loss(module, x, None, cfg, **inputs)
         loss.backward()
         optimiser.step()
 
     def turned():
         module.zero_grad()
-        training._turned_encoding(module, x, config)["c_logits"].sum().backward()
+        objective.turned_encoding(module, x, config)["c_logits"].sum().backward()
 
     copies = max(config.n_samples - 1, 0)  # the turned copy stands in for one (SO2)
     return {
         "full default step": lambda: step(config, x_neighbor=x, graph_labels=labels),
         "invariance=None step": lambda: step(plain),
         f"posed copies, no grad ({copies} per image)":
-            lambda: copies and training._encode_copies(module, x, config, copies),
-        "posed neighbour, no grad": lambda: training._encode_posed(module, x, config,
+            lambda: copies and objective.encode_copies(module, x, config, copies),
+        "posed neighbour, no grad": lambda: objective.encode_posed(module, x, config,
                                                                    canonical=False),
         "turned copy, forward and backward": turned,
     }

@@ -1,0 +1,160 @@
+"""The generative half of :class:`skmcevae.MCEVAE`: images from codes, canonical
+images, samples, and the ELBO. What only a model of the images can give; the cluster
+half is in :mod:`skmcevae.estimator`.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .alignment import align_to_prototypes
+from .inference import apply_in_batches, decode, undo_encoder_pose
+from .objective import negative_elbo
+from .readout import cluster_proba, prototypes, sample_codes
+from .validation import from_images
+
+
+class GenerativeMixin:
+    """Methods of a fitted MCEVAE that decode, canonicalise, sample and score.
+
+    They read the fitted state only: ``module_``, ``readout_`` and the layout of the
+    fitted X.
+    """
+
+    def inverse_transform(self, Z):
+        """Images decoded from codes ``[z_c, z, tau]``, in the layout of the fitted X.
+
+        Setting the pose columns to 0 gives the decoder's pose-free image.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, n_clusters + latent_dim + d)
+            Codes as made by :meth:`transform`.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, C*H*W), (n_samples, H, W) or (n_samples, C, H, W)
+            The fitted X's layout.
+
+        Examples
+        --------
+        >>> Z = model.transform(X)  # model fitted as in the class example
+        >>> Z[:, -1] = 0  # no rotation: the canonical images
+        >>> model.inverse_transform(Z).shape
+        (40, 64)
+        """
+        check_is_fitted(self)
+        Z = check_array(Z, dtype=np.float32)
+        width = len(self.get_feature_names_out())
+        if Z.shape[1] != width:
+            raise ValueError(f"Z has {Z.shape[1]} columns, expected {width} "
+                             f"(n_clusters + latent_dim + pose) as made by transform.")
+        return from_images(decode(self.module_, Z), self._fit_ndim)
+
+    def canonicalize(self, X, align="prototype"):
+        """The input images turned back to their canonical pose.
+
+        Parameters
+        ----------
+        X : array-like of images, in any layout ``fit`` accepts
+        align : {"prototype", "encoder"}, default="prototype"
+            "prototype" turns each image (over a grid of 2-degree steps within twice
+            ``rotation_range``, after centring for SE2 and SIM2) to best match the
+            decoded image of its cluster's centre: an image and a turned copy of it
+            get nearly the same canonical image. "encoder" undoes the encoder's pose
+            tau (the pose :meth:`transform` reports), which is read off each image on
+            its own and varies more between turned copies.
+
+        Returns
+        -------
+        X_canonical : ndarray in the layout of this call's X
+
+        Examples
+        --------
+        >>> model.canonicalize(X[:5]).shape  # model fitted as in the class example
+        (5, 64)
+        """
+        if align not in ("prototype", "encoder"):
+            raise ValueError(f"align must be 'prototype' or 'encoder', got {align!r}.")
+        images, ndim = self._validate_predict_data(X)
+        if align == "encoder" or self.module_.config.group is None:
+            return from_images(undo_encoder_pose(self.module_, images), ndim)
+        labels = cluster_proba(self.module_, self.readout_, images,
+                               self._turn_angles(self.module_)).argmax(1)
+        aligned = align_to_prototypes(self.module_, prototypes(self.module_, self.readout_),
+                                      images, labels)
+        return from_images(aligned, ndim)
+
+    def sample(self, n_samples=1, cluster=None, random_state=None):
+        """Canonical images drawn from the prior, with their clusters.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        cluster : int or None, default=None
+            Draw every image from this cluster; None draws clusters uniformly.
+        random_state : int, RandomState instance or None, default=None
+            None takes the estimator's ``random_state``, as scikit-learn's mixtures
+            do: a seeded model draws the same images on every call.
+
+        Returns
+        -------
+        X : ndarray in the fitted X's layout
+        y : ndarray of shape (n_samples,)
+            The cluster each image was drawn from.
+
+        Examples
+        --------
+        >>> images, clusters = model.sample(3, cluster=1)  # model as in the class example
+        >>> images.shape, clusters.tolist()
+        ((3, 64), [1, 1, 1])
+        """
+        check_is_fitted(self)
+        k = self.module_.config.n_clusters
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        if cluster is not None and cluster not in range(k):
+            raise ValueError(f"cluster must be in [0, {k}), got {cluster!r}.")
+        rng = check_random_state(self.random_state if random_state is None
+                                 else random_state)
+        codes, y = sample_codes(self.module_.config, n_samples, cluster, rng)
+        return from_images(decode(self.module_, codes), self._fit_ndim), y
+
+    def score_samples(self, X):
+        """ELBO of each image (higher is better).
+
+        The reconstruction term is evaluated at the posterior means, so the score is
+        deterministic; the KL terms are exact.
+
+        Parameters
+        ----------
+        X : array-like of images, in any layout ``fit`` accepts
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        images, _ = self._validate_predict_data(X)
+        return -apply_in_batches(self.module_, images,
+                                 lambda x: negative_elbo(self.module_, x))
+
+    def score(self, X, y=None):
+        """Mean ELBO per image (higher is better): model selection without labels.
+
+        Parameters
+        ----------
+        X : array-like of images, in any layout ``fit`` accepts
+        y : ignored
+
+        Returns
+        -------
+        score : float
+
+        Examples
+        --------
+        >>> bool(model.score(X) < 0)  # model fitted as in the class example
+        True
+        """
+        return float(self.score_samples(X).mean())
