@@ -10,7 +10,9 @@ Groups and the layout of ``tau``:
 - ``None``: no transform, ``tau`` has 0 entries.
 - ``"SO2"``: ``(theta,)``, a rotation by ``theta`` radians.
 - ``"SE2"``: ``(theta, u1, u2)``, rotation and translation ``t = V(theta) u``.
-- ``"SIM2"``: ``(theta, u1, u2, s)``, the SE(2) element scaled by ``exp(s)``.
+- ``"SIM2"``: ``(theta, u1, u2, s)``, the exponential of the similitude algebra:
+  ``A = exp(s) R(theta)`` and ``t = W(theta, s) u`` with ``W = int_0^1 exp(t s)
+  R(t theta) dt``, so that ``exp(-tau)`` is the inverse of ``exp(tau)``.
 """
 
 import torch
@@ -61,6 +63,34 @@ def left_jacobian(theta):
     return torch.stack([torch.stack([a, -b], -1), torch.stack([b, a], -1)], -2)
 
 
+def _w_coefficients(theta, s):
+    """Real and imaginary parts of ``(exp(z) - 1) / z``, ``z = s + i theta``: the
+    matrix ``W(theta, s) = [[a, -b], [b, a]]`` of the SIM(2) exponential.
+
+    For ``s = 0`` these are SE(2)'s ``sin(theta)/theta`` and ``(1 - cos(theta))/theta``.
+    Near ``z = 0`` the quotient loses precision, so its series is used there.
+    """
+    r2 = theta * theta + s * s
+    small = r2 < _SERIES_BELOW ** 2
+    # A safe point (z = 1) where the series is used keeps the unused branch of
+    # torch.where free of 0/0 and its NaN gradient.
+    safe_theta = torch.where(small, torch.zeros_like(theta), theta)
+    safe_s = torch.where(small, torch.ones_like(s), s)
+    growth = torch.exp(safe_s)
+    real = growth * torch.cos(safe_theta) - 1
+    imag = growth * torch.sin(safe_theta)
+    denominator = safe_theta * safe_theta + safe_s * safe_s
+    a_closed = (real * safe_s + imag * safe_theta) / denominator
+    b_closed = (imag * safe_s - real * safe_theta) / denominator
+    # (exp(z) - 1) / z = 1 + z/2 + z^2/6 + z^3/24 + z^4/120 + ...
+    z2 = (s * s - theta * theta, 2 * s * theta)
+    z3 = (z2[0] * s - z2[1] * theta, z2[0] * theta + z2[1] * s)
+    z4 = (z2[0] * z2[0] - z2[1] * z2[1], 2 * z2[0] * z2[1])
+    a_series = 1 + s / 2 + z2[0] / 6 + z3[0] / 24 + z4[0] / 120
+    b_series = theta / 2 + z2[1] / 6 + z3[1] / 24 + z4[1] / 120
+    return torch.where(small, a_series, a_closed), torch.where(small, b_series, b_closed)
+
+
 def exp_map(tau, group):
     """Affine matrices of the group elements ``tau``, ``(B, d) -> (B, 2, 3)``."""
     dim = group_dim(group)
@@ -74,12 +104,14 @@ def exp_map(tau, group):
     linear = rotation(theta)
     if group == "SO2":
         shift = torch.zeros(batch, 2, 1, dtype=tau.dtype, device=tau.device)
-    else:
+    elif group == "SE2":
         shift = left_jacobian(theta) @ tau[:, 1:3].unsqueeze(-1)  # (B, 2, 1)
-    matrix = torch.cat([linear, shift], dim=-1)
-    if group == "SIM2":
-        matrix = torch.exp(tau[:, 3]).view(batch, 1, 1) * matrix
-    return matrix
+    else:
+        a, b = _w_coefficients(theta, tau[:, 3])
+        w = torch.stack([torch.stack([a, -b], -1), torch.stack([b, a], -1)], -2)
+        shift = w @ tau[:, 1:3].unsqueeze(-1)  # (B, 2, 1)
+        linear = torch.exp(tau[:, 3]).view(batch, 1, 1) * linear
+    return torch.cat([linear, shift], dim=-1)
 
 
 def rotation_matrix(angle):

@@ -194,6 +194,36 @@ def encode_posed(module, x, config, canonical=True):
 
 
 def negative_elbo(module, x):
-    """Negative ELBO per image (B,), with the reconstruction at the posterior means."""
+    """The negative ELBO's terms per image (B,) with the reconstruction at the
+    posterior means: deterministic, for early stopping; not a bound (see
+    :func:`monte_carlo_elbo`)."""
     _, terms = elbo_terms(module, x, sample=False)
     return sum(terms.values())
+
+
+def monte_carlo_elbo(module, x, noise):
+    """The ELBO per image (B,), its reconstruction term averaged over S draws.
+
+    ``noise`` (B, S, K + d + pose) holds standard normal draws, one row per draw of
+    ``(z_c, z, tau)`` from the posterior (passed in, so that an image's estimate does
+    not depend on the batch it is in). The KL terms are exact. A lower bound on
+    log p(x) for every S, whose expectation does not depend on S; the Bernoulli
+    likelihood is a density only for binary images, so on grey levels the bound is
+    a score for comparing models, not a log-probability.
+    """
+    post = module.encode(x)
+    config = module.config
+    sizes = (config.n_clusters, config.latent_dim, post["tau_mean"].shape[1])
+    means = torch.cat([post["c_mean"], post["z_mean"], post["tau_mean"]], dim=1)
+    stds = torch.exp(0.5 * torch.cat([post["c_logvar"], post["z_logvar"],
+                                      post["tau_logvar"]], dim=1))
+    draws = means.unsqueeze(1) + stds.unsqueeze(1) * noise  # (B, S, K+d+p)
+    s = noise.shape[1]
+    z_c, z, tau = draws.flatten(0, 1).split(sizes, dim=1)  # (B*S, ...) each
+    images = module.render(module.decode_canonical(z_c, z), tau)
+    copies = x.repeat_interleave(s, dim=0)  # (B, C, H, W) -> (B*S, C, H, W)
+    reconstruction = reconstruction_error(images, copies, config.likelihood)
+    kl = (kl_standard_normal(post["z_mean"], post["z_logvar"])
+          + kl_standard_normal(post["tau_mean"], post["tau_logvar"])
+          + kl_mixture(post["c_mean"], post["c_logvar"], post["c_logits"]))
+    return -(reconstruction.view(-1, s).mean(1) + kl)  # (B*S,) -> (B, S) -> (B,)

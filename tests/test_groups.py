@@ -36,11 +36,39 @@ def test_transform_composed_with_its_inverse_is_identity(group):
     torch.testing.assert_close(compose(invert_affine(matrix), matrix), identity)
 
 
-@pytest.mark.parametrize("group", ["SO2", "SE2"])
+@pytest.mark.parametrize("group", GROUPS)
 def test_exp_of_negated_tau_is_the_inverse(group):
-    # SO(2) and SE(2) are exponentiated exactly, so exp(-tau) = exp(tau)^-1.
+    # Every group is exponentiated exactly, so exp(-tau) = exp(tau)^-1.
     tau = _random_tau(group)
     torch.testing.assert_close(exp_map(-tau, group), invert_affine(exp_map(tau, group)))
+
+
+def _algebra(tau, group):
+    """The (B, 3, 3) Lie-algebra matrices of tau, as torch.linalg.matrix_exp takes them."""
+    n = tau.shape[0]
+    full = torch.zeros(n, 4, dtype=tau.dtype)
+    full[:, :group_dim(group)] = tau
+    theta, u1, u2, s = full.unbind(1)
+    zero = torch.zeros_like(theta)
+    return torch.stack([torch.stack([s, -theta, u1], -1), torch.stack([theta, s, u2], -1),
+                        torch.stack([zero, zero, zero], -1)], -2)
+
+
+@pytest.mark.parametrize("group", GROUPS)
+@pytest.mark.parametrize("scale", [1.0, 1e-3])
+def test_exp_map_is_the_matrix_exponential(group, scale):
+    # Also near zero, where the closed forms give way to their series.
+    tau = scale * _random_tau(group, n=64)
+    expected = torch.linalg.matrix_exp(_algebra(tau, group))[:, :2]
+    torch.testing.assert_close(exp_map(tau, group), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_sim2_gradient_is_finite_at_zero():
+    zero = torch.zeros(1, 4, dtype=torch.float64, requires_grad=True)
+    exp_map(zero, "SIM2").sum().backward()
+    assert torch.isfinite(zero.grad).all()
+    # d/du of the shift at tau = 0 is the identity: each u moves its own axis.
+    torch.testing.assert_close(zero.grad[0, 1:3], torch.ones(2, dtype=torch.float64))
 
 
 def test_rotation_is_orthonormal_with_unit_determinant():
