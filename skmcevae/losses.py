@@ -31,21 +31,34 @@ def kl_standard_normal(mean, logvar):
     return 0.5 * (logvar.exp() + mean ** 2 - 1 - logvar).sum(1)
 
 
-def kl_mixture(mean, logvar, logits):
-    """KL from q(y) q(z_c) to the uniform mixture of N(e_k, I), (B,).
+def kl_gaussians(mean, logvar, prior_mean, prior_logvar):
+    """KL(N(mean, exp(logvar)) || N(prior_mean[k], exp(prior_logvar[k]))) for each k,
+    (B, K): ``mean``, ``logvar`` (B, D), diagonal priors ``prior_*`` (K, D)."""
+    difference = mean.unsqueeze(1) - prior_mean  # (B, 1, D) - (K, D) -> (B, K, D)
+    logvar = logvar.unsqueeze(1)
+    return 0.5 * (prior_logvar - logvar - 1
+                  + (logvar.exp() + difference ** 2) * torch.exp(-prior_logvar)).sum(-1)
+
+
+def kl_mixture(mean, logvar, logits, prior_mean, prior_logvar):
+    """KL from q(y) q(z_c) to the uniform mixture ``sum_k N(prior_mean[k], ...) / K``,
+    (B,).
 
     The cluster y has posterior ``w = softmax(logits)`` and prior 1/K; given y = k,
-    z_c has prior N(e_k, I) (e_k the k-th one-hot vector). In closed form
-    ``KL(w || 1/K) + sum_k w_k KL(N(mean, var) || N(e_k, I))``.
+    z_c has prior N(prior_mean[k], exp(prior_logvar[k])). In closed form
+    ``KL(w || 1/K) + sum_k w_k KL(N(mean, var) || p(z_c | k))``.
     """
     k = logits.shape[1]
     log_w = F.log_softmax(logits, dim=1)
     kl_y = (log_w.exp() * (log_w + math.log(k))).sum(1)
-    # ||mean - e_k||^2 = ||mean||^2 - 2 mean_k + 1
-    base = 0.5 * (logvar.exp() - 1 - logvar).sum(1, keepdim=True)
-    distance = (mean ** 2).sum(1, keepdim=True) - 2 * mean + 1  # (B, K)
-    kl_z = base + 0.5 * distance
-    return kl_y + (log_w.exp() * kl_z).sum(1)
+    return kl_y + kl_given_cluster(mean, logvar, logits, prior_mean, prior_logvar)
+
+
+def kl_given_cluster(mean, logvar, logits, prior_mean, prior_logvar):
+    """``sum_k w_k KL(N(mean, var) || N(prior_mean[k], ...))``, w = softmax(logits),
+    (B,): the KL of a code whose prior depends on the cluster."""
+    weights = F.softmax(logits, dim=1)
+    return (weights * kl_gaussians(mean, logvar, prior_mean, prior_logvar)).sum(1)
 
 
 def mutual_information(p, q):

@@ -117,6 +117,24 @@ class InvariantDecoder(nn.Module):
         return self.net(code).view(-1, *self.image_shape)  # (B, C*H*W) -> (B, C, H, W)
 
 
+class ClusterPrior(nn.Module):
+    """The prior of the codes given the cluster y (uniform over K): diagonal Gaussians
+    p(z_c | y=k) = N(c_mean[k], exp(c_logvar[k])) and p(z | y=k) = N(z_mean[k], ...).
+
+    Learned with the model, so that it describes where each cluster's codes lie and
+    ``sample(cluster=k)`` draws from there. It starts as the authors' prior: z_c
+    centred on the one-hot vector e_k, z standard normal, unit variances.
+    """
+
+    def __init__(self, n_clusters, latent_dim):
+        super().__init__()
+        k, d = n_clusters, latent_dim
+        self.c_mean = nn.Parameter(torch.eye(k))
+        self.c_logvar = nn.Parameter(torch.zeros(k, k))
+        self.z_mean = nn.Parameter(torch.zeros(k, d))
+        self.z_logvar = nn.Parameter(torch.zeros(k, d))
+
+
 class MCEVAEModule(nn.Module):
     """The MCE-VAE: ``encode`` gives the posteriors, ``decode`` the images."""
 
@@ -136,6 +154,7 @@ class MCEVAEModule(nn.Module):
                                           zero_init=True)
         self.decoder = InvariantDecoder(k + d, config.decoder_hidden_size,
                                         config.image_shape)
+        self.prior = ClusterPrior(k, d)
         # Channels-last convolutions measured 1.2x faster to train and 2x faster to
         # encode on a 2-core CPU (benchmarks/results/speed-cpu.md).
         self.to(memory_format=torch.channels_last)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from .groups import poses_to_matrix, sample_poses, warp
-from .losses import (code_distance, kl_mixture, kl_standard_normal,
+from .losses import (code_distance, kl_given_cluster, kl_mixture, kl_standard_normal,
                      mutual_information, reconstruction_error)
 
 COPY_PASS = (128, 8192)  # images per no-grad pass over the copies: (CPU, CUDA)
@@ -45,14 +45,23 @@ def elbo_terms(module, x, sample=True, config=None):
     with network_precision(x, config or LossConfig()):
         out = module(x, sample=sample)
     out = {key: value.float() for key, value in out.items()}
-    terms = {
-        "reconstruction": reconstruction_error(out["reconstruction"], x,
-                                               module.config.likelihood),
-        "kl_z": kl_standard_normal(out["z_mean"], out["z_logvar"]),
-        "kl_tau": kl_standard_normal(out["tau_mean"], out["tau_logvar"]),
-        "kl_c": kl_mixture(out["c_mean"], out["c_logvar"], out["c_logits"]),
-    }
+    terms = {"reconstruction": reconstruction_error(out["reconstruction"], x,
+                                                    module.config.likelihood),
+             **kl_terms(module, out)}
     return out, terms
+
+
+def kl_terms(module, post):
+    """The KL terms (B,) of the posteriors ``post`` against the module's prior: z_c
+    and z given the cluster (:class:`~skmcevae.model.ClusterPrior`), tau N(0, I)."""
+    prior = module.prior
+    return {
+        "kl_z": kl_given_cluster(post["z_mean"], post["z_logvar"], post["c_logits"],
+                                 prior.z_mean, prior.z_logvar),
+        "kl_tau": kl_standard_normal(post["tau_mean"], post["tau_logvar"]),
+        "kl_c": kl_mixture(post["c_mean"], post["c_logvar"], post["c_logits"],
+                           prior.c_mean, prior.c_logvar),
+    }
 
 
 def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=None):
@@ -223,7 +232,5 @@ def monte_carlo_elbo(module, x, noise):
     images = module.render(module.decode_canonical(z_c, z), tau)
     copies = x.repeat_interleave(s, dim=0)  # (B, C, H, W) -> (B*S, C, H, W)
     reconstruction = reconstruction_error(images, copies, config.likelihood)
-    kl = (kl_standard_normal(post["z_mean"], post["z_logvar"])
-          + kl_standard_normal(post["tau_mean"], post["tau_logvar"])
-          + kl_mixture(post["c_mean"], post["c_logvar"], post["c_logits"]))
+    kl = sum(kl_terms(module, post).values())
     return -(reconstruction.view(-1, s).mean(1) + kl)  # (B*S,) -> (B, S) -> (B,)

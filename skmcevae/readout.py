@@ -17,7 +17,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import confusion_matrix
 from sklearn.mixture import GaussianMixture
 
-from .inference import encode, encode_turned, module_device
+from .inference import encode, encode_turned
 
 
 class ClusterReadout:
@@ -126,24 +126,23 @@ def cluster_proba(module, readout, images, angles):
     return proba.reshape(len(images), len(angles), -1).mean(1)  # (n*A, K) -> (n, K)
 
 
-def prototypes(module, readout):
-    """Each cluster's canonical image, the decoded centre with z at its prior mean,
+def prototypes(module):
+    """Each cluster's canonical image: the decoded mean of its prior component,
     (K, C, H, W) on the module's device."""
-    config = module.config
-    k = config.n_clusters
-    centres = readout.centers if readout.centers is not None else np.eye(k)
-    device = module_device(module)
+    prior = module.prior
     with torch.no_grad():
-        return module.decode_canonical(
-            torch.as_tensor(centres, dtype=torch.float32, device=device),
-            torch.zeros(k, config.latent_dim, device=device))
+        return module.decode_canonical(prior.c_mean, prior.z_mean)
 
 
-def sample_codes(config, n_samples, cluster, rng):
-    """Codes ``[z_c, z]`` (n, K + d) drawn from the prior of a model built from
-    ``config``, and the cluster of each: ``cluster``, or uniform when None."""
-    k, d = config.n_clusters, config.latent_dim
+def sample_codes(module, n_samples, cluster, rng):
+    """Codes ``[z_c, z]`` (n, K + d) drawn from the module's prior, and the cluster
+    of each: ``cluster``, or uniform when None. Cluster k is the prior's component k,
+    which the encoder's weights, the graph term and the read-out all number alike."""
+    prior = module.prior
+    k, d = module.config.n_clusters, module.config.latent_dim
     y = rng.randint(k, size=n_samples) if cluster is None else np.full(n_samples, cluster)
-    z_c = np.eye(k)[y] + rng.standard_normal((n_samples, k))
-    z = rng.standard_normal((n_samples, d))
-    return np.concatenate([z_c, z], axis=1).astype(np.float32), y
+    means = torch.cat([prior.c_mean, prior.z_mean], dim=1).detach().cpu().numpy()
+    stds = torch.exp(0.5 * torch.cat([prior.c_logvar, prior.z_logvar], dim=1))
+    stds = stds.detach().cpu().numpy()
+    codes = means[y] + stds[y] * rng.standard_normal((n_samples, k + d))
+    return codes.astype(np.float32), y

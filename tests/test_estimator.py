@@ -174,7 +174,7 @@ def test_canonicalize_checks_align(fitted, digits):
 def test_canonicalize_by_prototype_matches_each_cluster_prototype(fitted, digits):
     X = digits[0][:12]
     canonical = fitted.canonicalize(X)
-    centres = prototypes(fitted.module_, fitted.readout_).numpy().reshape(3, -1)
+    centres = prototypes(fitted.module_).numpy().reshape(3, -1)
     labels = fitted.predict(X)
     turned = canonical.reshape(12, -1)
     # Aligning can only bring an image closer to its prototype than it was.

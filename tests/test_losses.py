@@ -40,10 +40,21 @@ def test_kl_standard_normal_is_zero_at_the_prior():
     assert torch.equal(kl_standard_normal(zeros[:, :0], zeros[:, :0]), torch.zeros(2))
 
 
-def test_kl_mixture_matches_monte_carlo():
+def _one_hot_prior(k):
+    """The authors' prior, where a ClusterPrior starts: N(e_k, I) for each k."""
+    return torch.eye(k), torch.zeros(k, k)
+
+
+@pytest.mark.parametrize("learned", [False, True])
+def test_kl_mixture_matches_monte_carlo(learned):
     k = 4
     mean, logvar = _gaussian(n=3, d=k)
     logits = torch.randn(3, k, generator=torch.Generator().manual_seed(2))
+    prior_mean, prior_logvar = _one_hot_prior(k)
+    if learned:  # components moved and resized, as a trained ClusterPrior's are
+        gen = torch.Generator().manual_seed(4)
+        prior_mean = 2 * torch.randn(k, k, generator=gen)
+        prior_logvar = 0.5 * torch.randn(k, k, generator=gen)
     w = torch.softmax(logits, 1)
     gen = torch.Generator().manual_seed(3)
     m = 200_000
@@ -51,19 +62,19 @@ def test_kl_mixture_matches_monte_carlo():
     z = mean + torch.exp(0.5 * logvar) * torch.randn(m, 3, k, generator=gen)
     log_qy = torch.log(w).gather(1, y.T).T
     log_qz = torch.distributions.Normal(mean, torch.exp(0.5 * logvar)).log_prob(z).sum(-1)
-    centres = torch.eye(k)[y]  # (m, 3, k)
-    log_pz = torch.distributions.Normal(centres, 1.0).log_prob(z).sum(-1)
+    log_pz = torch.distributions.Normal(prior_mean[y], torch.exp(0.5 * prior_logvar[y])
+                                        ).log_prob(z).sum(-1)
     monte_carlo = (log_qy + log_qz - math.log(1 / k) - log_pz).mean(0)
-    torch.testing.assert_close(kl_mixture(mean, logvar, logits), monte_carlo,
-                               atol=0.03, rtol=0.01)
+    exact = kl_mixture(mean, logvar, logits, prior_mean, prior_logvar)
+    torch.testing.assert_close(exact, monte_carlo, atol=0.03, rtol=0.01)
 
 
 def test_kl_mixture_prefers_the_nearest_centre():
     k = 3
     mean = torch.tensor([[1.0, 0.0, 0.0]])
     logvar = torch.zeros(1, k)
-    right = kl_mixture(mean, logvar, torch.tensor([[5.0, 0.0, 0.0]]))
-    wrong = kl_mixture(mean, logvar, torch.tensor([[0.0, 5.0, 0.0]]))
+    right = kl_mixture(mean, logvar, torch.tensor([[5.0, 0.0, 0.0]]), *_one_hot_prior(k))
+    wrong = kl_mixture(mean, logvar, torch.tensor([[0.0, 5.0, 0.0]]), *_one_hot_prior(k))
     assert right < wrong
 
 
