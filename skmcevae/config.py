@@ -43,6 +43,7 @@ def configs(params, image_shape):
                       n_samples=params["n_invariance_samples"],
                       consistency_weight=params["consistency_weight"],
                       graph_weight=params["graph_weight"],
+                      pose_weight=params["pose_weight"],
                       mixed_precision=params["mixed_precision"])
     return model, loss
 

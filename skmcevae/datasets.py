@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from .groups import poses_to_matrix, warp
 from .validation import from_images, to_images
 
-__all__ = ["load_mnist", "load_digits_images", "random_poses"]
+__all__ = ["load_mnist", "load_digits_images", "make_glyphs", "random_poses"]
 
 
 def load_mnist(n_samples=None, random_state=0):
@@ -125,3 +125,94 @@ def random_poses(X, group="SO2", rotation_range=90.0, translation_range=0.25,
     readable[:, 0] = np.degrees(poses[:, 0])
     readable[:, 1:3] = poses[:, 1:3] / 2
     return from_images(posed, ndim), readable
+
+
+# Outlines of the glyphs, in a frame where the image spans [-1, 1]: letter-like
+# polygons with no rotational symmetry, so that every pose of one is a distinct image.
+GLYPHS = (
+    ((-0.5, -0.6), (-0.2, -0.6), (-0.2, 0.3), (0.5, 0.3), (0.5, 0.6), (-0.5, 0.6)),  # L
+    ((-0.5, -0.6), (0.5, -0.6), (0.5, -0.3), (-0.2, -0.3), (-0.2, 0.0), (0.3, 0.0),
+     (0.3, 0.3), (-0.2, 0.3), (-0.2, 0.6), (-0.5, 0.6)),  # E with a short arm
+    ((-0.6, -0.2), (0.1, -0.2), (0.1, -0.6), (0.6, 0.0), (0.1, 0.6), (0.1, 0.2),
+     (-0.6, 0.2)),  # arrow
+    ((-0.5, -0.6), (0.5, -0.6), (0.5, -0.3), (0.15, -0.3), (0.15, 0.6), (-0.15, 0.6),
+     (-0.15, -0.3), (-0.5, -0.3)),  # T
+    ((-0.5, 0.6), (-0.5, -0.6), (0.4, -0.6), (0.4, 0.0), (-0.2, 0.0), (-0.2, 0.6)),  # P
+    ((-0.6, 0.6), (0.0, -0.6), (0.6, 0.6), (0.3, 0.6), (0.0, 0.0), (-0.3, 0.6)),  # V
+    ((-0.6, -0.5), (0.6, -0.5), (0.6, -0.2), (-0.3, 0.5), (-0.6, 0.5)),  # wedge
+    ((-0.5, -0.6), (0.5, -0.6), (0.5, 0.6), (0.2, 0.6), (0.2, -0.3), (-0.5, -0.3)),  # J
+)
+
+
+def make_glyphs(n_samples=3000, n_classes=6, image_size=28, group="SIM2",
+                rotation_range=180.0, translation_range=0.1, scale_range=0.2,
+                jitter=0.06, random_state=None):
+    """Synthetic images of letter-like polygons in random poses, with the truth.
+
+    Each image shows one of ``n_classes`` asymmetric polygons whose vertices are
+    jittered (the style), put in a random pose of ``group`` as
+    :func:`random_poses` does. The pose and class of every image are returned, so
+    clustering, pose and canonical images can be scored exactly.
+
+    Parameters
+    ----------
+    n_samples : int, default=3000
+    n_classes : int, default=6
+        At most 8 shapes.
+    image_size : int, default=28
+        Side of the square images.
+    group : {"SO2", "SE2", "SIM2"}, default="SIM2"
+    rotation_range : float, default=180.0
+        Angles uniform in [-rotation_range, rotation_range] degrees: the full
+        circle by default.
+    translation_range, scale_range : float
+        As for :func:`random_poses`.
+    jitter : float, default=0.06
+        Standard deviation of each vertex's displacement, in units of half the side.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, image_size * image_size), float32 in [0, 1]
+    y : ndarray of shape (n_samples,), int
+    poses : ndarray of shape (n_samples, 4)
+        ``angle`` (degrees), ``shift_x``, ``shift_y`` (fractions of the side) and
+        ``log_scale``, as :func:`random_poses` returns them.
+
+    Examples
+    --------
+    >>> from skmcevae.datasets import make_glyphs
+    >>> X, y, poses = make_glyphs(60, n_classes=3, random_state=0)
+    >>> X.shape, sorted(set(y.tolist())), poses.shape
+    ((60, 784), [0, 1, 2], (60, 4))
+    """
+    if not 1 <= n_classes <= len(GLYPHS):
+        raise ValueError(f"n_classes must be in [1, {len(GLYPHS)}], got {n_classes}.")
+    rng = check_random_state(random_state)
+    y = rng.randint(n_classes, size=n_samples)
+    upright = np.stack([_draw(np.asarray(GLYPHS[label]), image_size, jitter, rng)
+                        for label in y])
+    X, poses = random_poses(upright, group, rotation_range, translation_range,
+                            scale_range, random_state=rng)
+    return X.reshape(n_samples, -1), y, poses
+
+
+def _draw(outline, size, jitter, rng, supersample=3):
+    """One filled polygon, its vertices jittered, anti-aliased, (size, size)."""
+    vertices = outline + jitter * rng.standard_normal(outline.shape)
+    fine = size * supersample
+    centres = (2 * np.arange(fine) + 1) / fine - 1  # pixel centres in [-1, 1]
+    xs, ys = np.meshgrid(centres, centres)
+    inside = _inside(xs.ravel(), ys.ravel(), vertices).reshape(fine, fine)
+    # (fine, fine) -> (size, s, size, s) -> mean over each s x s block
+    return inside.reshape(size, supersample, size, supersample).mean((1, 3))
+
+
+def _inside(x, y, vertices):
+    """Even-odd rule: does a ray from each point (x, y) cross the outline oddly often?"""
+    start, end = vertices, np.roll(vertices, -1, axis=0)
+    x0, y0, x1, y1 = (v[:, None] for v in (start[:, 0], start[:, 1], end[:, 0], end[:, 1]))
+    spans = (y0 > y) != (y1 > y)  # (edges, points)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crossing = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+    return ((spans & (x < crossing)).sum(0) % 2).astype(np.float32)

@@ -81,6 +81,11 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     graph_weight : float, default=10.0
         Weight of the cross-entropy pulling the cluster weights w of each image, and
         of a turned copy, towards the spectral clusters of the neighbour graph.
+    pose_weight : float, default=10.0
+        Weight of the pose's equivariance: the pose of a turned copy of an image
+        must be the image's pose turned (``exp(tau(g.x)) = exp(tau(x)) g``), on the
+        whole circle when ``rotation_range=180``. 0 turns it off (the pose is then
+        learned from the reconstruction alone).
     test_rotations : int, default=1
         ``predict_proba`` averages the probabilities of this many copies turned
         evenly over [-rotation_range, rotation_range]: steadier under rotation (0.91
@@ -185,7 +190,8 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
                  invariance="unsupervised", n_invariance_samples=2,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
                  scale_range=0.2, consistency_weight=10.0, n_neighbors=7,
-                 n_landmarks=10000, graph_weight=10.0, test_rotations=1,
+                 n_landmarks=10000, graph_weight=10.0, pose_weight=10.0,
+                 test_rotations=1,
                  cluster_temperature=0.2,
                  assign_by="mixture", hidden_size=512, max_epochs=20, batch_size=100,
                  learning_rate=1e-3, beta=1.0,
@@ -205,6 +211,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_neighbors = n_neighbors
         self.n_landmarks = n_landmarks
         self.graph_weight = graph_weight
+        self.pose_weight = pose_weight
         self.test_rotations = test_rotations
         self.cluster_temperature = cluster_temperature
         self.assign_by = assign_by

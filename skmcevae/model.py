@@ -74,21 +74,44 @@ class ConvEncoder(nn.Module):
 class GaussianHead(nn.Module):
     """z_aug -> (mean, log-variance) of a diagonal Gaussian, plus optional logits."""
 
-    def __init__(self, n_in, hidden, n_out, n_logits=0, zero_init=False):
+    def __init__(self, n_in, hidden, n_out, n_logits=0):
         super().__init__()
         self.body = nn.Sequential(nn.Linear(n_in, hidden), nn.ELU(),
                                   nn.Linear(hidden, hidden), nn.ELU())
         self.out = nn.Linear(hidden, 2 * n_out + n_logits)
         self.n_out = n_out
-        if zero_init:
-            # The pose head starts at tau = 0, the identity transform.
-            nn.init.zeros_(self.out.weight)
-            nn.init.zeros_(self.out.bias)
 
     def forward(self, h):
         out = self.out(self.body(h))
         k = self.n_out
         return out[:, :k], out[:, k:2 * k], out[:, 2 * k:]
+
+
+class PoseHead(nn.Module):
+    """z_aug -> (mean, log-variance) of tau, its angle read from a direction.
+
+    The angle is ``atan2(b, a)`` of two outputs rather than one regressed number:
+    a continuous map of the image cannot give an angle that grows by 2 pi when the
+    image makes a full turn, but a direction can turn with it. The last layer starts
+    at zero with ``a = 1``, so training starts from the identity transform.
+    """
+
+    def __init__(self, n_in, hidden, n_out):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(n_in, hidden), nn.ELU(),
+                                  nn.Linear(hidden, hidden), nn.ELU())
+        self.out = nn.Linear(hidden, 2 * n_out + 1)  # (a, b), the rest, log-variances
+        self.n_out = n_out
+        nn.init.zeros_(self.out.weight)
+        with torch.no_grad():
+            self.out.bias.zero_()
+            self.out.bias[0] = 1.0
+
+    def forward(self, h):
+        out = self.out(self.body(h))
+        k = self.n_out
+        angle = torch.atan2(out[:, 1], out[:, 0]).unsqueeze(1)
+        return torch.cat([angle, out[:, 2:k + 1]], dim=1), out[:, k + 1:]
 
 
 class GatedDense(nn.Module):
@@ -150,8 +173,7 @@ class MCEVAEModule(nn.Module):
         self.pose_dim = group_dim(config.group)
         self.pose_head = None
         if self.pose_dim:
-            self.pose_head = GaussianHead(n_aug, config.pose_hidden_size, self.pose_dim,
-                                          zero_init=True)
+            self.pose_head = PoseHead(n_aug, config.pose_hidden_size, self.pose_dim)
         self.decoder = InvariantDecoder(k + d, config.decoder_hidden_size,
                                         config.image_shape)
         self.prior = ClusterPrior(k, d)
@@ -170,7 +192,7 @@ class MCEVAEModule(nn.Module):
             empty = h.new_zeros(h.shape[0], 0)
             tau_mean, tau_logvar = empty, empty
         else:
-            tau_mean, tau_logvar, _ = self.pose_head(h)
+            tau_mean, tau_logvar = self.pose_head(h)
         return {"c_mean": c_mean, "c_logvar": c_logvar, "c_logits": c_logits,
                 "z_mean": z_mean, "z_logvar": z_logvar,
                 "tau_mean": tau_mean, "tau_logvar": tau_logvar}

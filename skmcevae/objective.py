@@ -9,13 +9,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .groups import poses_to_matrix, sample_poses, warp
+from .groups import compose, exp_map, poses_to_matrix, sample_poses, warp
 from .losses import (code_distance, kl_given_cluster, kl_mixture, kl_standard_normal,
                      mutual_information, reconstruction_error)
 
 COPY_PASS = (128, 8192)  # images per no-grad pass over the copies: (CPU, CUDA)
 TERMS = ("loss", "reconstruction", "invariance", "kl_z", "kl_tau", "kl_c", "consistency",
-         "graph")
+         "graph", "pose")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class LossConfig:
     # the speed benchmark's baseline.
     loop_copies: bool = False
     graph_weight: float = 0.0
+    # Weight of the pose's equivariance on a turned copy (pose_equivariance).
+    pose_weight: float = 0.0
 
 
 def network_precision(x, config):
@@ -78,8 +80,9 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     # The graph term's turned copy (with gradient). For SO2 its poses are those of the
     # invariance copies, so it also serves as the first of them: one encoder pass
     # fewer per step. Other groups encode it last, as before this was shared.
+    group = module.config.group
     shared = None
-    if graph_labels is not None and module.config.group == "SO2":
+    if group == "SO2" and (graph_labels is not None or config.pose_weight):
         shared = turned_encoding(module, x, config)
     invariance = torch.zeros_like(terms["reconstruction"])
     consistency = x.new_zeros(())
@@ -94,19 +97,38 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     per_sample = (terms["reconstruction"] + invariance + terms["kl_c"]
                   + config.beta * (terms["kl_z"] + terms["kl_tau"]))
     loss = per_sample.mean() - config.consistency_weight * consistency
-    graph = x.new_zeros(())
+    graph, pose, turned = x.new_zeros(()), x.new_zeros(()), shared
     if graph_labels is not None:
         graph = F.cross_entropy(out["c_logits"], graph_labels)
-        if module.config.group is not None:
+        if group is not None:
             # A turned copy carries its image's cluster: training the encoder on
             # turned images too keeps an image's cluster when it turns.
-            turned = shared if shared is not None else turned_encoding(module, x, config)
+            turned = turned if turned is not None else turned_encoding(module, x, config)
             graph = (graph + F.cross_entropy(turned["c_logits"], graph_labels)) / 2
         loss = loss + config.graph_weight * graph
+    if config.pose_weight and group is not None:
+        turned = turned if turned is not None else turned_encoding(module, x, config)
+        pose = pose_equivariance(out["tau_mean"], turned["tau_mean"], turned["turn"], group)
+        loss = loss + config.pose_weight * pose
     summary = {name: value.detach().mean() for name, value in terms.items()}
     summary.update(loss=loss.detach(), invariance=invariance.detach().mean(),
-                   consistency=consistency.detach(), graph=graph.detach())
+                   consistency=consistency.detach(), graph=graph.detach(),
+                   pose=pose.detach())
     return loss, summary
+
+
+def pose_equivariance(tau, turned_tau, turn, group):
+    """How far the pose of turned copies is from the pose of their images, turned.
+
+    An image x = c o exp(tau) turned by g is c o exp(tau) o g, so its pose must be
+    ``exp(tau') = exp(tau) g``. The squared distance of the two affine matrices is
+    4 (1 - cos) of the angle error for rotations: periodic, so it holds over the
+    whole circle, where a regressed angle alone has no gradient towards a far pose.
+    ``tau``, ``turned_tau`` (B, d); ``turn`` (B, 2, 3) the matrices of g. Mean over
+    the batch, a 0-d tensor.
+    """
+    expected = compose(exp_map(tau, group), turn)
+    return ((exp_map(turned_tau, group) - expected) ** 2).sum((1, 2)).mean()
 
 
 def turned_encoding(module, x, config):
@@ -117,9 +139,12 @@ def turned_encoding(module, x, config):
     """
     poses = sample_poses(x.shape[0], "SO2", module.config.rotation_range, 0.0, 0.0,
                          None, device=x.device)
+    turn = poses_to_matrix(poses)
     with network_precision(x, config):
-        encoded = module.encode(warp(x, poses_to_matrix(poses).to(x.dtype)))
-    return {key: value.float() for key, value in encoded.items()}
+        encoded = module.encode(warp(x, turn.to(x.dtype)))
+    encoded = {key: value.float() for key, value in encoded.items()}
+    encoded["turn"] = turn  # (B, 2, 3), what pose_equivariance compares with
+    return encoded
 
 
 def _unsupervised_invariance(module, x, out, config, shared=None):
@@ -151,7 +176,7 @@ def _copy_targets(module, x, config, shared):
     s = config.n_samples
     if shared is None:
         return encode_copies(module, x, config, s)
-    first = {key: value.detach() for key, value in shared.items()}
+    first = {key: value.detach() for key, value in shared.items() if key != "turn"}
     with torch.no_grad(), network_precision(x, config):
         first["canonical"] = module.decode_canonical(first["c_mean"], first["z_mean"])
     first["canonical"] = first["canonical"].float()

@@ -42,3 +42,26 @@ def test_gaussian_canonical_is_unbounded():
 def test_conv_features_follow_the_image_size():
     assert MCEVAEModule(ModelConfig((1, 28, 28), 10, 3)).encoder.n_features == 16 * 7 * 7
     assert MCEVAEModule(ModelConfig((1, 8, 8), 10, 3)).encoder.n_features == 16 * 2 * 2
+
+
+def test_pose_angle_is_the_direction_of_two_outputs():
+    # The angle is atan2(b, a): it wraps around the circle instead of growing without
+    # bound, so a full turn of the image can be followed continuously.
+    module = MCEVAEModule(ModelConfig((1, 16, 16), 3, 2, "SIM2", hidden_size=8))
+    head = module.pose_head
+    with torch.no_grad():
+        head.out.bias[:2] = torch.tensor([-1.0, -1e-3])  # a direction just past -pi
+        head.out.bias[2:5] = torch.tensor([0.3, -0.2, 0.1])
+    tau_mean, tau_logvar = head(torch.zeros(2, head.body[0].in_features))
+    assert tau_mean.shape == (2, 4) and tau_logvar.shape == (2, 4)
+    torch.testing.assert_close(tau_mean[0, 0], torch.tensor(-torch.pi + 1e-3), atol=1e-6,
+                               rtol=0)
+    torch.testing.assert_close(tau_mean[0, 1:], torch.tensor([0.3, -0.2, 0.1]))
+
+
+def test_prior_starts_as_the_authors_and_is_learned():
+    module = MCEVAEModule(ModelConfig((1, 8, 8), 3, 2))
+    torch.testing.assert_close(module.prior.c_mean.detach(), torch.eye(3))
+    assert torch.equal(module.prior.z_mean.detach(), torch.zeros(3, 2))
+    names = {name for name, p in module.named_parameters() if p.requires_grad}
+    assert {"prior.c_mean", "prior.c_logvar", "prior.z_mean", "prior.z_logvar"} <= names

@@ -151,6 +151,9 @@ def test_unsupervised_invariance_measures_how_the_code_moves_with_the_pose():
     for span in (0.0, math.pi):
         module, x = _module_and_images(rotation_range=span)
         module.eval()  # batch norm on running statistics: one image, one code
+        with torch.no_grad():  # codes that vary with the image, as trained ones do
+            module.cluster_head.out.weight.mul_(30)
+            module.style_head.out.weight.mul_(30)
         torch.manual_seed(1)
         _, summary = batch_loss(module, x, None, LossConfig(n_samples=2))
         penalties[span] = summary["invariance"].item()
@@ -164,4 +167,4 @@ def test_unsupervised_invariance_measures_how_the_code_moves_with_the_pose():
         target = module.decode_canonical(post["c_mean"], post["z_mean"])
         floor = reconstruction_error(sampled, target, "bernoulli").mean().item()
     assert penalties[0.0] == pytest.approx(floor, rel=1e-5)
-    assert penalties[math.pi] > penalties[0.0]  # turned copies move the code
+    assert penalties[math.pi] > penalties[0.0] + 0.01  # turned copies move the code
