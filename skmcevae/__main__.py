@@ -1,16 +1,23 @@
-"""``python -m skmcevae demo``: cluster posed digits beside KMeans, and draw the result."""
+"""``python -m skmcevae demo``: cluster posed digits beside KMeans, and draw the
+result; ``python -m skmcevae cluster IMAGES``: cluster your own images."""
 
 import argparse
+import csv
 import sys
 import time
 from pathlib import Path
 
+import joblib
+import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 
 from . import MCEVAE, __version__
 from .datasets import load_digits_images, load_mnist, random_poses
+from .files import check_pixel_range, read_images
+from .groups import GROUP_DIMS
 from .metrics import clustering_accuracy, clusters_used
+from .validation import LAYOUTS, to_images
 
 # file name: (plotting function, what it shows)
 PICTURES = {
@@ -48,7 +55,45 @@ def _parser():
     demo.add_argument("--no-pictures", action="store_true",
                       help="only print the figures (no matplotlib needed)")
     demo.add_argument("--verbose", type=int, default=0, help="MCEVAE's verbose level")
+    _add_cluster_parser(commands)
     return parser
+
+
+def _add_cluster_parser(commands):
+    cluster = commands.add_parser(
+        "cluster", help="cluster your own images: a .npy array or a folder of files",
+        description="Fit MCEVAE to your images and write each image's cluster and "
+                    "pose (clusters.csv), the fitted model (model.joblib) and "
+                    "pictures of what it learned to --out.")
+    cluster.add_argument(
+        "images", metavar="IMAGES",
+        help="a .npy array of images ((n, H, W), (n, C, H, W), (n, H, W, C) or square "
+             "flat rows; uint8, uint16 or floats in [0, 1]) or a folder of PNG, TIFF "
+             "or JPEG files of one size (grey, RGB or RGBA, 8 or 16 bit; needs "
+             "Pillow; a folder with any colour file is read as colour)")
+    cluster.add_argument("--n-clusters", type=int, required=True, metavar="K",
+                         help="number of clusters K")
+    cluster.add_argument("--group", type=str.upper, choices=("SO2", "SE2", "SIM2"),
+                         default="SO2",
+                         help="poses factored out (default SO2): rotations; SE2 "
+                              "rotations and shifts; SIM2 those and scale")
+    cluster.add_argument("--rotation-range", type=float, default=180.0,
+                         metavar="DEGREES",
+                         help="rotations the images may have, in degrees either way "
+                              "(default 180: the full circle; MCEVAE's default is 90)")
+    cluster.add_argument("--likelihood", choices=("bernoulli", "gaussian"),
+                         default="bernoulli",
+                         help="bernoulli (default) for pixels in [0, 1]; gaussian for "
+                              "other values, scaled to about unit range")
+    cluster.add_argument("--epochs", type=int, default=None,
+                         help="training epochs (default: the estimator's default, 20)")
+    cluster.add_argument("--seed", type=int, default=0, help="model seed (default 0)")
+    cluster.add_argument("--out", required=True, metavar="DIR",
+                         help="folder for clusters.csv, model.joblib and the pictures")
+    cluster.add_argument("--no-pictures", action="store_true",
+                         help="write no pictures (no matplotlib needed)")
+    cluster.add_argument("--verbose", type=int, default=1,
+                         help="MCEVAE's verbose level (default 1: a line per epoch)")
 
 
 def _load(dataset, n_samples, seed):
@@ -62,15 +107,19 @@ def _load(dataset, n_samples, seed):
     return X[:n_samples], y[:n_samples], "scikit-learn digits 8x8"
 
 
+def _max_epochs(epochs):
+    """MCEVAE's keyword for ``--epochs``; none keeps the estimator's default."""
+    return {} if epochs is None else {"max_epochs": epochs}
+
+
 def run_demo(args):
     X, y, name = _load(args.dataset, args.n_samples, args.seed)
     X, poses = random_poses(X, args.group, random_state=args.seed)
     side = int(X.shape[1] ** 0.5)
     print(f"{name}: {len(y)} images of {side}x{side}, random {args.group} poses "
           f"(rotations in [-90, 90] degrees)")
-    extra = {} if args.epochs is None else {"max_epochs": args.epochs}
     mcevae = MCEVAE(group=args.group, random_state=args.seed, verbose=args.verbose,
-                    **extra)
+                    **_max_epochs(args.epochs))
     methods = {"MCEVAE": mcevae,
                "KMeans on pixels": KMeans(n_clusters=10, n_init=10,
                                           random_state=args.seed)}
@@ -83,26 +132,97 @@ def run_demo(args):
               f"{normalized_mutual_info_score(y, pred):6.3f} {clusters_used(pred):8d} "
               f"{seconds:7.1f}", flush=True)
     if not args.no_pictures:
-        write_pictures(mcevae, X, y, poses[:, 0], Path(args.output_dir))
+        write_pictures(mcevae, {**unlabelled_pictures(X), "plot_latent": (X, y),
+                                "plot_pose": (X, poses[:, 0])}, Path(args.output_dir))
 
 
-def write_pictures(model, X, y, angles, folder):
-    """Save every picture of :mod:`skmcevae.plotting` for a fitted model to ``folder``."""
+def unlabelled_pictures(X):
+    """The pictures that need only the images: plotting function -> its arguments
+    after the model."""
+    return {"plot_canonical_by_cluster": (X,), "plot_reconstructions": (X,),
+            "plot_samples": (), "plot_latent": (X,), "plot_history": ()}
+
+
+def write_pictures(model, arguments, folder):
+    """Save the picture of each :mod:`skmcevae.plotting` function named in
+    ``arguments`` (function -> its arguments after the model) to ``folder``."""
     from . import plotting
     folder.mkdir(parents=True, exist_ok=True)
-    arguments = {"plot_canonical_by_cluster": (X,), "plot_reconstructions": (X,),
-                 "plot_samples": (), "plot_latent": (X, y), "plot_pose": (X, angles),
-                 "plot_history": ()}
-    for file_name, (function, _) in PICTURES.items():
+    names = [name for name, (function, _) in PICTURES.items() if function in arguments]
+    for file_name in names:
+        function = PICTURES[file_name][0]
         getattr(plotting, function)(model, *arguments[function]).savefig(
             folder / file_name, dpi=100)
-    print(f"pictures written to {folder}/: " + ", ".join(PICTURES))
+    print(f"pictures written to {folder}/: " + ", ".join(names))
+
+
+def run_cluster(args):
+    """Fit MCEVAE to the images of ``args.images`` and write what it found. Returns
+    the exit status: 1 when the images or options are refused, with the reason on
+    standard error."""
+    try:
+        X, names = _read(args.images, args.likelihood)
+        model = MCEVAE(args.n_clusters, group=args.group,
+                       rotation_range=args.rotation_range, likelihood=args.likelihood,
+                       random_state=args.seed, verbose=args.verbose,
+                       **_max_epochs(args.epochs)).fit(X)
+    except (ValueError, TypeError, ImportError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_clusters(model, X, names, out / "clusters.csv")
+    joblib.dump(model, out / "model.joblib")
+    print(f"wrote {out / 'model.joblib'}: the fitted MCEVAE (load it with joblib.load)")
+    if not args.no_pictures:
+        write_pictures(model, unlabelled_pictures(X), out)
+    return 0
+
+
+def _read(source, likelihood):
+    """The images of a .npy file or a folder, checked, and a line saying what they
+    are."""
+    X, names = read_images(source)
+    check_pixel_range(X, likelihood, source)
+    images, layout = to_images(X)
+    c, h, w = images.shape[1:]
+    print(f"read {len(images)} images of {h}x{w} pixels, {c} channel{'s' * (c > 1)}, "
+          f"from {source} (array {X.shape}, {LAYOUTS[layout]})")
+    return X, names
+
+
+def write_clusters(model, X, names, path):
+    """``clusters.csv``: each image's file (or index), cluster, the probability of
+    that cluster, and its pose in the columns of ``transform`` that hold it."""
+    proba = model.predict_proba(X)
+    labels = proba.argmax(1)
+    pose_names, poses = _poses(model, X)
+    keys = names if names is not None else range(len(X))
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["file" if names is not None else "index", "cluster",
+                         "probability", *pose_names])
+        for key, label, row, pose in zip(keys, labels, proba, poses):
+            writer.writerow([key, label, f"{row[label]:.6g}",
+                             *(f"{value:.6g}" for value in pose)])
+    sizes = ", ".join(f"{k}: {n}" for k, n in
+                      enumerate(np.bincount(labels, minlength=proba.shape[1])))
+    print(f"wrote {path}: {len(labels)} rows (pose: {', '.join(pose_names)}; theta in "
+          f"radians); images per cluster {sizes}")
+
+
+def _poses(model, X):
+    """The names and values of the pose columns of ``transform(X)``."""
+    names = model.get_feature_names_out()
+    first = len(names) - GROUP_DIMS[model.module_.config.group]
+    return list(names[first:]), np.asarray(model.transform(X))[:, first:]
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    if args.command == "demo":
-        run_demo(args)
+    if args.command == "cluster":
+        return run_cluster(args)
+    run_demo(args)
     return 0
 
 

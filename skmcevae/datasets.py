@@ -110,7 +110,7 @@ def random_poses(X, group="SO2", rotation_range=90.0, translation_range=0.25,
     """
     if group not in ("SO2", "SE2", "SIM2"):
         raise ValueError(f"group must be 'SO2', 'SE2' or 'SIM2', got {group!r}.")
-    images, ndim = to_images(X, image_shape)
+    images, layout = to_images(X, image_shape)
     rng = check_random_state(random_state)
     n = images.shape[0]
     uniform = rng.uniform(-1, 1, size=(n, 4))
@@ -124,7 +124,7 @@ def random_poses(X, group="SO2", rotation_range=90.0, translation_range=0.25,
     readable = poses.copy()
     readable[:, 0] = np.degrees(poses[:, 0])
     readable[:, 1:3] = poses[:, 1:3] / 2
-    return from_images(posed, ndim), readable
+    return from_images(posed, layout), readable
 
 
 # Outlines of the glyphs, in a frame where the image spans [-1, 1]: letter-like

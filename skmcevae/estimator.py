@@ -171,10 +171,13 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    Images come in as flat rows ``(n, C*H*W)``, ``(n, H, W)`` or ``(n, C, H, W)``.
-    Methods that take images (``canonicalize``) return them in the layout of their
-    own input; methods that make images from codes (``inverse_transform``,
-    ``sample``) return the layout of the X given to ``fit``.
+    Images come in as flat rows ``(n, C*H*W)``, ``(n, H, W)``, ``(n, C, H, W)`` or
+    channels-last ``(n, H, W, C)``, the layout of image libraries. A 4-D array is
+    read as channels-last when its last axis has 1, 3 or 4 entries and its second
+    does not; otherwise, ambiguous shapes such as ``(n, 3, 8, 3)`` included, as
+    channels-first. Methods that take images (``canonicalize``) return them in the
+    layout of their own input; methods that make images from codes
+    (``inverse_transform``, ``sample``) return the layout of the X given to ``fit``.
 
     Examples
     --------
@@ -235,7 +238,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, C*H*W), (n_samples, H, W) or (n_samples, C, H, W)
+        X : array-like of shape (n_samples, C*H*W), (n_samples, H, W), (n_samples, C, H, W) or (n_samples, H, W, C)
             Training images, in [0, 1] for the Bernoulli likelihood.
         y : ignored
         X_canonical : array-like of the shape of X, default=None
@@ -247,7 +250,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         self : MCEVAE
         """
         check_params(self)
-        images, canonical, ndim = check_fit_data(self.get_params(), X, X_canonical)
+        images, canonical, layout = check_fit_data(self.get_params(), X, X_canonical)
         model_config, loss_config = configs(self.get_params(), images.shape[1:])
         previous = self._previous_fit(model_config, images)
         device = resolve_device(self.device)
@@ -273,7 +276,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
             labels = cluster_proba(module, readout, images,
                                    self._turn_angles(module)).argmax(1)
         self._set_fitted(module, optimiser, readout, labels, previous["history"] + history,
-                         ndim, X, n_threads)
+                         layout, X, n_threads)
         return self
 
     def _previous_fit(self, model_config, images):
@@ -308,7 +311,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
             labels[rows] = renamed[labels[rows]]
         return neighbors, labels
 
-    def _set_fitted(self, module, optimiser, readout, labels, history, ndim, X,
+    def _set_fitted(self, module, optimiser, readout, labels, history, layout, X,
                     n_threads):
         self.module_ = module
         self._optimizer_state = optimiser.state_dict()
@@ -320,7 +323,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = len(history)
         self.image_shape_ = tuple(module.config.image_shape)
         self.n_features_in_ = int(np.prod(self.image_shape_))
-        self._fit_ndim = ndim
+        self._fit_layout = layout
         names = column_names(X)
         if names is not None:
             self.feature_names_in_ = names
@@ -448,7 +451,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
     def _validate_predict_data(self, X):
-        """Images (n, C, H, W) and the ndim of X, checked against the fitted shape."""
+        """Images (n, C, H, W) and the layout of X, checked against the fitted shape."""
         check_is_fitted(self)
         check_column_names(self, X)
         return check_predict_data(X, self.image_shape_, self.module_.config.likelihood)

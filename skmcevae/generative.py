@@ -40,7 +40,7 @@ class GenerativeMixin:
 
         Returns
         -------
-        X : ndarray of shape (n_samples, C*H*W), (n_samples, H, W) or (n_samples, C, H, W)
+        X : ndarray of shape (n_samples, C*H*W), (n_samples, H, W), (n_samples, C, H, W) or (n_samples, H, W, C)
             The fitted X's layout.
 
         Examples
@@ -56,7 +56,7 @@ class GenerativeMixin:
         if Z.shape[1] != width:
             raise ValueError(f"Z has {Z.shape[1]} columns, expected {width} "
                              f"(n_clusters + latent_dim + pose) as made by transform.")
-        return from_images(decode(self.module_, Z), self._fit_ndim)
+        return from_images(decode(self.module_, Z), self._fit_layout)
 
     def canonicalize(self, X, align="prototype"):
         """The input images turned back to their canonical pose.
@@ -83,14 +83,14 @@ class GenerativeMixin:
         """
         if align not in ("prototype", "encoder"):
             raise ValueError(f"align must be 'prototype' or 'encoder', got {align!r}.")
-        images, ndim = self._validate_predict_data(X)
+        images, layout = self._validate_predict_data(X)
         if align == "encoder" or self.module_.config.group is None:
-            return from_images(undo_encoder_pose(self.module_, images), ndim)
+            return from_images(undo_encoder_pose(self.module_, images), layout)
         labels = cluster_proba(self.module_, self.readout_, images,
                                self._turn_angles(self.module_)).argmax(1)
         aligned = align_to_prototypes(self.module_, prototypes(self.module_),
                                       images, labels)
-        return from_images(aligned, ndim)
+        return from_images(aligned, layout)
 
     def sample(self, n_samples=1, cluster=None, random_state=None):
         """Canonical images drawn from the prior, with their clusters.
@@ -125,7 +125,7 @@ class GenerativeMixin:
         rng = check_random_state(self.random_state if random_state is None
                                  else random_state)
         codes, y = sample_codes(self.module_, n_samples, cluster, rng)
-        return from_images(decode(self.module_, codes), self._fit_ndim), y
+        return from_images(decode(self.module_, codes), self._fit_layout), y
 
     def score_samples(self, X):
         """Evidence lower bound (ELBO) of each image, in nats (higher is better).

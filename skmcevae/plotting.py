@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .groups import GROUP_DIMS
 from .objective import TERMS
+from .validation import to_images
 
 __all__ = ["canonical_images", "plot_canonical_by_cluster", "plot_reconstructions",
            "plot_samples", "plot_latent", "plot_pose", "plot_history"]
@@ -36,10 +37,10 @@ def _figure(**kwargs):
 
 
 def _as_pictures(model, X):
-    """Images in the model's layout -> (n, H, W) or (n, H, W, 3) for imshow."""
-    c, h, w = model.image_shape_
-    images = np.asarray(X, dtype=np.float32).reshape(-1, c, h, w)
-    if c == 3:
+    """Images in any layout of the model's shape -> (n, H, W) or (n, H, W, 3) for
+    imshow."""
+    images, _ = to_images(X, model.image_shape_)
+    if images.shape[1] == 3:
         return np.clip(images.transpose(0, 2, 3, 1), 0, 1)  # (n, 3, H, W) -> (n, H, W, 3)
     return images[:, 0]
 

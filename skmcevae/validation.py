@@ -11,8 +11,11 @@ from sklearn.utils import check_array
 from .groups import GROUP_DIMS
 from .model import MIN_IMAGE_SIDE
 
-# How a user's X is laid out, by its number of dimensions.
-LAYOUTS = {2: "flat rows (n, C*H*W)", 3: "(n, H, W)", 4: "(n, C, H, W)"}
+# How a user's X is laid out: the key that to_images reports and from_images restores.
+LAYOUTS = {"flat": "flat rows (n, C*H*W)", "HW": "(n, H, W)", "CHW": "(n, C, H, W)",
+           "HWC": "(n, H, W, C)"}
+# What a channel axis holds (grey, RGB, RGBA): image libraries put it last.
+CHANNELS = (1, 3, 4)
 
 
 def normalise_image_shape(image_shape):
@@ -29,25 +32,58 @@ def normalise_image_shape(image_shape):
 
 
 def to_images(X, image_shape=None, name="X"):
-    """Check X and return ``(images, ndim)``: float32 (n, C, H, W) and X's ndim."""
+    """Check X and return ``(images, layout)``: float32 (n, C, H, W) and the key of
+    X's layout in :data:`LAYOUTS`, which :func:`from_images` restores."""
     if hasattr(X, "ndim") and X.ndim == 1:
         raise ValueError(f"{name} is 1-D with shape {X.shape}; pass one image per row: "
                          f"use {name}.reshape(1, -1) for a single flat image.")
+    X = _checked_array(X, name)
+    layout = image_layout(X.shape)
+    if layout == "HWC":
+        X = np.moveaxis(X, -1, 1)  # (n, H, W, C) -> (n, C, H, W)
+    shape = _resolve_shape(X, normalise_image_shape(image_shape), name)
+    if min(shape[1:]) < MIN_IMAGE_SIDE:
+        raise ValueError(f"Images of {shape[1]}x{shape[2]} pixels are too small ({name} "
+                         f"of shape {X.shape} read as {LAYOUTS[layout]}): the encoder "
+                         f"needs at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}.")
+    images = np.ascontiguousarray(X, dtype=np.float32).reshape((X.shape[0],) + shape)
+    return images, layout
+
+
+def image_layout(shape):
+    """The :data:`LAYOUTS` key of an array of images of this shape.
+
+    A 4-D array is channels-last when its last axis looks like channels and its
+    second does not; one where both do, such as (n, 3, 8, 3), is channels-first.
+    """
+    if len(shape) == 2:
+        return "flat"
+    if len(shape) == 3:
+        return "HW"
+    if len(shape) == 4 and shape[1] not in CHANNELS and shape[-1] in CHANNELS:
+        return "HWC"
+    return "CHW"
+
+
+def _checked_array(X, name):
+    """X as a float array of finite numbers, or an error that names the fix."""
     try:
-        X = check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
-                        input_name=name, estimator="MCEVAE")
+        return check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
+                           input_name=name, estimator="MCEVAE")
     except (TypeError, ValueError) as error:
-        if "convert" in str(error) or "argument must be" in str(error):
+        message = str(error)
+        if "convert" in message or "argument must be" in message:
             raise TypeError(f"{name} must hold numbers (pixel values), but "
                             f"{error}. Convert it first, e.g. with "
                             f"np.asarray({name}, dtype=np.float32).") from None
+        if "contains NaN" in message:
+            # scikit-learn's advice (imputers, HistGradientBoosting) is for tables.
+            raise ValueError(
+                f"{name} holds NaN, and images must not hold NaN: replace them, e.g. "
+                f"with np.nan_to_num({name}), or drop the images that hold them, "
+                f"e.g. {name}[~np.isnan({name}).reshape(len({name}), -1).any(1)]."
+            ) from None
         raise
-    shape = _resolve_shape(X, normalise_image_shape(image_shape), name)
-    if min(shape[1:]) < MIN_IMAGE_SIDE:
-        raise ValueError(f"Images of {shape[1]}x{shape[2]} pixels are too small: the "
-                         f"encoder needs at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}.")
-    images = np.ascontiguousarray(X, dtype=np.float32).reshape((X.shape[0],) + shape)
-    return images, X.ndim
 
 
 def _resolve_shape(X, image_shape, name):
@@ -83,13 +119,15 @@ def check_unit_range(images, name="X"):
             f"{name} / 255.0) or use likelihood='gaussian'.")
 
 
-def from_images(images, ndim):
-    """(n, C, H, W) back to the layout of a user's X with ``ndim`` dimensions."""
+def from_images(images, layout):
+    """(n, C, H, W) back to the layout of a user's X, a key of :data:`LAYOUTS`."""
     n = images.shape[0]
-    if ndim == 2:
+    if layout == "flat":
         return images.reshape(n, -1)  # (n, C, H, W) -> (n, C*H*W)
-    if ndim == 3:
+    if layout == "HW":
         return images.reshape(n, *images.shape[2:])  # (n, 1, H, W) -> (n, H, W)
+    if layout == "HWC":
+        return np.ascontiguousarray(np.moveaxis(images, 1, -1))  # -> (n, H, W, C)
     return images
 
 
@@ -152,11 +190,12 @@ def _check_option(est, name, options):
 
 
 def check_fit_data(params, X, X_canonical=None):
-    """The training images and canonical images as float32 (n, C, H, W), and X's ndim.
+    """The training images and canonical images as float32 (n, C, H, W), and X's
+    layout (a key of :data:`LAYOUTS`).
 
     ``params`` are the estimator's ``get_params()``.
     """
-    images, ndim = to_images(X, params["image_shape"])
+    images, layout = to_images(X, params["image_shape"])
     if images.shape[0] < 2:
         raise ValueError(f"MCEVAE needs at least 2 images to fit, got {images.shape[0]}.")
     if params["n_clusters"] > images.shape[0]:
@@ -170,7 +209,7 @@ def check_fit_data(params, X, X_canonical=None):
         raise ValueError("invariance='supervised' needs X_canonical, the canonical "
                          "images, in fit(X, X_canonical=...).")
     if X_canonical is None:
-        return images, None, ndim
+        return images, None, layout
     if not supervised:
         raise ValueError(f"X_canonical is only used with invariance='supervised', but "
                          f"invariance={params['invariance']!r}.")
@@ -181,13 +220,14 @@ def check_fit_data(params, X, X_canonical=None):
                          f"X, in the same order.")
     if bernoulli:
         check_unit_range(canonical, "X_canonical")
-    return images, canonical, ndim
+    return images, canonical, layout
 
 
 def check_predict_data(X, image_shape, likelihood):
     """Images of a fitted model's ``image_shape`` (C, H, W) as float32 (n, C, H, W),
-    and X's ndim."""
+    and X's layout (a key of :data:`LAYOUTS`)."""
     image_shape = tuple(image_shape)
+    _refuse_single_image(X, image_shape)
     flat_shape = None
     if getattr(X, "ndim", np.ndim(X)) == 2:
         # Flat rows are read with the fitted shape; a wrong width is reported as
@@ -197,13 +237,23 @@ def check_predict_data(X, image_shape, likelihood):
             raise ValueError(f"X has {width} features, but MCEVAE is expecting "
                              f"{expected} features as input.")
         flat_shape = image_shape
-    images, ndim = to_images(X, flat_shape)
+    images, layout = to_images(X, flat_shape)
     if images.shape[1:] != image_shape:
         raise ValueError(f"X holds images of shape {images.shape[1:]} (C, H, W), but "
                          f"MCEVAE was fitted on {image_shape}.")
     if likelihood == "bernoulli":
         check_unit_range(images, "X")
-    return images, ndim
+    return images, layout
+
+
+def _refuse_single_image(X, image_shape):
+    """One image of the fitted shape would be read as rows or as a stack of images;
+    say how to pass it as a batch of one."""
+    shape = tuple(getattr(X, "shape", ()))
+    c, h, w = image_shape
+    if shape in ([(h, w)] if c == 1 else [(c, h, w), (h, w, c)]):
+        raise ValueError(f"X is a single image of shape {shape}; pass it as a batch of "
+                         f"one: X[None], of shape {(1,) + shape}.")
 
 
 def column_names(X):

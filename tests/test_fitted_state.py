@@ -70,12 +70,12 @@ def _adam_steps(model):
     return int(torch.as_tensor(next(iter(state.values()))["step"]).item())
 
 
-@pytest.mark.parametrize("fit_layout", ["flat", "hw", "chw"])
+@pytest.mark.parametrize("fit_layout", ["flat", "hw", "chw", "hwc"])
 def test_image_outputs_follow_one_rule(digits, tiny_params, fit_layout):
     # Methods given images answer in the layout of their input; methods that make
     # images from codes answer in the layout of the fitted X.
     layouts = {"flat": digits[0], "hw": digits[0].reshape(-1, 8, 8),
-               "chw": digits[0].reshape(-1, 1, 8, 8)}
+               "chw": digits[0].reshape(-1, 1, 8, 8), "hwc": digits[0].reshape(-1, 8, 8, 1)}
     model = MCEVAE(**dict(tiny_params, max_epochs=1)).fit(layouts[fit_layout])
     for X in layouts.values():
         assert model.canonicalize(X[:5]).shape == X[:5].shape

@@ -45,6 +45,14 @@ def test_reconstructions(fitted, posed):
     _assert_not_blank(fig)
 
 
+def test_pictures_of_channels_last_colour_images_show_those_images(rng):
+    X = rng.random((20, 8, 8, 3)).astype(np.float32)
+    model = MCEVAE(n_clusters=2, max_epochs=1, hidden_size=8, random_state=0).fit(X)
+    fig = plotting.plot_reconstructions(model, X, n_images=2)
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), X[0])
+    assert fig.axes[2].images[0].get_array().shape == (8, 8, 3)  # the canonical image
+
+
 def test_samples(fitted):
     fig = plotting.plot_samples(fitted, n_per_cluster=4)
     assert len(fig.axes) == 3 * 4

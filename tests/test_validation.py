@@ -6,6 +6,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
 from skmcevae import MCEVAE
+from skmcevae.validation import from_images, image_layout, to_images
 
 GOOD = np.random.default_rng(0).random((20, 64)).astype(np.float32)
 
@@ -23,7 +24,7 @@ def _with_inf():
 
 
 FIT_CASES = [
-    ("nan", _with_nan(), {}, ValueError, "NaN"),
+    ("nan", _with_nan(), {}, ValueError, r"must not hold NaN.*np.nan_to_num\(X\)"),
     ("infinity", _with_inf(), {}, ValueError, "infinity"),
     ("empty", np.zeros((0, 64)), {}, ValueError, "0 sample"),
     ("one sample", GOOD[:1], {}, ValueError, "at least 2 images"),
@@ -100,9 +101,13 @@ PREDICT_CASES = [
      "X has 100 features, but MCEVAE is expecting 64"),
     ("other channels", np.random.default_rng(1).random((5, 3, 8, 8)), ValueError,
      r"fitted on \(1, 8, 8\)"),
-    ("nan", _with_nan(), ValueError, "NaN"),
+    ("nan", _with_nan(), ValueError, r"must not hold NaN.*np.nan_to_num\(X\)"),
     ("out of range", GOOD * 2, ValueError, "likelihood='bernoulli' needs X in"),
     ("1-D", GOOD[0], ValueError, r"reshape\(1, -1\)"),
+    ("single image", GOOD[0].reshape(8, 8), ValueError,
+     r"single image of shape \(8, 8\).*X\[None\], of shape \(1, 8, 8\)"),
+    ("rows of another width", GOOD[:8, :9], ValueError,
+     "X has 9 features, but MCEVAE is expecting 64"),
 ]
 
 
@@ -156,3 +161,67 @@ def test_tags_say_what_is_true():
     assert not get_tags(MCEVAE(likelihood="gaussian")).input_tags.positive_only
     assert tags.transformer_tags.preserves_dtype == ["float32"]
     assert tags.estimator_type == "clusterer"
+
+
+def test_nan_advice_is_about_images_not_tables():
+    with pytest.raises(ValueError) as error:
+        to_images(_with_nan())
+    assert "HistGradientBoosting" not in str(error.value)
+    assert "drop the images that hold them" in str(error.value)
+
+
+@pytest.mark.parametrize("shape, layout", [
+    ((5, 64), "flat"), ((5, 8, 8), "HW"), ((5, 3, 8, 8), "CHW"), ((5, 1, 8, 8), "CHW"),
+    ((5, 8, 8, 8), "CHW"), ((5, 32, 32, 3), "HWC"), ((5, 8, 8, 1), "HWC"),
+    ((5, 8, 12, 4), "HWC"), ((5, 3, 8, 3), "CHW"), ((5, 4, 16, 1), "CHW")])
+def test_image_layout_takes_the_last_axis_as_channels_only_when_the_second_is_not(
+        shape, layout):
+    assert image_layout(shape) == layout
+
+
+def test_channels_last_images_are_read_and_restored():
+    X = np.random.default_rng(2).random((6, 32, 32, 3)).astype(np.float32)
+    images, layout = to_images(X)
+    assert layout == "HWC" and images.shape == (6, 3, 32, 32)
+    np.testing.assert_array_equal(images[2, 1], X[2, :, :, 1])
+    np.testing.assert_array_equal(from_images(images, layout), X)
+
+
+def test_an_ambiguous_shape_is_read_channels_first():
+    X = np.random.default_rng(2).random((5, 3, 8, 3))
+    with pytest.raises(ValueError, match=r"8x3 pixels are too small \(X of shape "
+                                         r"\(5, 3, 8, 3\) read as \(n, C, H, W\)\)"):
+        MCEVAE(n_clusters=2, max_epochs=1).fit(X)
+
+
+RGB_FIRST = np.random.default_rng(3).random((20, 3, 8, 8)).astype(np.float32)
+RGB_LAST = np.ascontiguousarray(np.moveaxis(RGB_FIRST, 1, -1))  # (20, 8, 8, 3)
+
+
+@pytest.fixture(scope="module")
+def rgb_models():
+    params = dict(n_clusters=2, max_epochs=1, hidden_size=8, random_state=0)
+    return MCEVAE(**params).fit(RGB_FIRST), MCEVAE(**params).fit(RGB_LAST)
+
+
+def test_channels_last_fits_the_same_model_and_answers_channels_last(rgb_models):
+    first, last = rgb_models
+    assert last.image_shape_ == (3, 8, 8)
+    np.testing.assert_allclose(last.transform(RGB_LAST), first.transform(RGB_FIRST),
+                               atol=1e-5)
+    # canonicalize answers in its input's layout, whatever fit saw.
+    np.testing.assert_allclose(first.canonicalize(RGB_LAST),
+                               np.moveaxis(first.canonicalize(RGB_FIRST), 1, -1),
+                               atol=1e-5)
+    # Images made from codes come back in the fitted X's layout.
+    assert last.inverse_transform(last.transform(RGB_LAST[:4])).shape == (4, 8, 8, 3)
+    assert last.sample(2)[0].shape == (2, 8, 8, 3)
+
+
+@pytest.mark.parametrize("image", [RGB_FIRST[0], RGB_LAST[0]], ids=["CHW", "HWC"])
+@pytest.mark.parametrize("method", ["predict", "transform"])
+def test_a_single_colour_image_is_told_to_become_a_batch(rgb_models, image, method):
+    with pytest.raises(ValueError, match=rf"single image of shape "
+                                         rf"\({image.shape[0]}, 8, .*X\[None\]"):
+        getattr(rgb_models[0], method)(image)
+    assert getattr(rgb_models[0], method)(image[None]).shape[0] == 1
