@@ -93,8 +93,13 @@ class PoseHead(nn.Module):
     The angle is ``atan2(b, a)`` of two outputs rather than one regressed number:
     a continuous map of the image cannot give an angle that grows by 2 pi when the
     image makes a full turn, but a direction can turn with it. The last layer starts
-    at zero with ``a = 1``, so training starts from the identity transform.
+    at zero with ``a = 1``, so training starts from the identity transform, and with
+    a small posterior spread: poses drawn with unit spread (a radian, half the
+    image, a factor e) make every early reconstruction useless, and on SIM2 glyphs
+    the model then learned to zoom into a blur that no pose changes.
     """
+
+    START_LOGVAR = -4.0  # a spread of 0.14 (radians, affine_grid units, log-scale)
 
     def __init__(self, n_in, hidden, n_out):
         super().__init__()
@@ -106,6 +111,7 @@ class PoseHead(nn.Module):
         with torch.no_grad():
             self.out.bias.zero_()
             self.out.bias[0] = 1.0
+            self.out.bias[n_out + 1:] = self.START_LOGVAR
 
     def forward(self, h):
         out = self.out(self.body(h))
@@ -144,18 +150,59 @@ class ClusterPrior(nn.Module):
     """The prior of the codes given the cluster y (uniform over K): diagonal Gaussians
     p(z_c | y=k) = N(c_mean[k], exp(c_logvar[k])) and p(z | y=k) = N(z_mean[k], ...).
 
-    Learned with the model, so that it describes where each cluster's codes lie and
-    ``sample(cluster=k)`` draws from there. It starts as the authors' prior: z_c
-    centred on the one-hot vector e_k, z standard normal, unit variances.
+    It describes where each cluster's codes lie, so that ``sample(cluster=k)`` draws
+    from there: after each training step it moves towards the moments of the
+    posteriors weighted by the cluster weights w, the prior that maximises the ELBO
+    given them (an M-step), kept as running sums. Learned by gradient instead, it
+    trailed the codes far behind (a mean of 1.25 e_k against codes at 3.4 e_k after
+    12 epochs on rotated MNIST). It starts as the authors' prior: z_c centred on the
+    one-hot vector e_k, z standard normal, unit variances.
     """
+
+    MOMENTUM = 0.05  # weight of each mini-batch in the running sums
+    MIN_VARIANCE = 1e-4
 
     def __init__(self, n_clusters, latent_dim):
         super().__init__()
         k, d = n_clusters, latent_dim
-        self.c_mean = nn.Parameter(torch.eye(k))
-        self.c_logvar = nn.Parameter(torch.zeros(k, k))
-        self.z_mean = nn.Parameter(torch.zeros(k, d))
-        self.z_logvar = nn.Parameter(torch.zeros(k, d))
+        self.n_clusters = k
+        start = torch.cat([torch.eye(k), torch.zeros(k, d)], dim=1)  # (K, K + d)
+        # Running sums per cluster: of w, of w * mean, of w * (variance + mean^2).
+        self.register_buffer("weight", torch.full((k,), 1.0 / k))
+        self.register_buffer("first", start / k)
+        self.register_buffer("second", (start ** 2 + 1) / k)
+
+    def moments(self):
+        """Means and variances (K, K + d) of p([z_c, z] | y)."""
+        weight = self.weight.clamp_min(1e-12).unsqueeze(1)
+        mean = self.first / weight
+        return mean, (self.second / weight - mean ** 2).clamp_min(self.MIN_VARIANCE)
+
+    @torch.no_grad()
+    def update(self, weights, mean, variance):
+        """Move towards the moments of a batch's posteriors: ``weights`` (B, K),
+        ``mean`` and ``variance`` (B, K + d) of [z_c, z]."""
+        b = weights.shape[0]
+        batch = (weights.sum(0) / b, weights.T @ mean / b,
+                 weights.T @ (variance + mean ** 2) / b)
+        for running, new in zip((self.weight, self.first, self.second), batch):
+            running.lerp_(new.to(running.dtype), self.MOMENTUM)
+
+    @property
+    def c_mean(self):
+        return self.moments()[0][:, :self.n_clusters]
+
+    @property
+    def c_logvar(self):
+        return self.moments()[1][:, :self.n_clusters].log()
+
+    @property
+    def z_mean(self):
+        return self.moments()[0][:, self.n_clusters:]
+
+    @property
+    def z_logvar(self):
+        return self.moments()[1][:, self.n_clusters:].log()
 
 
 class MCEVAEModule(nn.Module):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .groups import compose, exp_map, poses_to_matrix, sample_poses, warp
+from .groups import compose, exp_map, invert_affine, poses_to_matrix, sample_poses, warp
 from .losses import (code_distance, kl_given_cluster, kl_mixture, kl_standard_normal,
                      mutual_information, reconstruction_error)
 
@@ -113,22 +113,35 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     summary = {name: value.detach().mean() for name, value in terms.items()}
     summary.update(loss=loss.detach(), invariance=invariance.detach().mean(),
                    consistency=consistency.detach(), graph=graph.detach(),
-                   pose=pose.detach())
+                   pose=pose.detach(), posterior=_posterior_moments(out))
     return loss, summary
+
+
+def _posterior_moments(out):
+    """What the prior's update reads: cluster weights (B, K), means and variances of
+    [z_c, z] (B, K + d), detached."""
+    mean = torch.cat([out["c_mean"], out["z_mean"]], dim=1)
+    variance = torch.cat([out["c_logvar"], out["z_logvar"]], dim=1).exp()
+    return (F.softmax(out["c_logits"], dim=1).detach(), mean.detach(), variance.detach())
 
 
 def pose_equivariance(tau, turned_tau, turn, group):
     """How far the pose of turned copies is from the pose of their images, turned.
 
     An image x = c o exp(tau) turned by g is c o exp(tau) o g, so its pose must be
-    ``exp(tau') = exp(tau) g``. The squared distance of the two affine matrices is
-    4 (1 - cos) of the angle error for rotations: periodic, so it holds over the
-    whole circle, where a regressed angle alone has no gradient towards a far pose.
-    ``tau``, ``turned_tau`` (B, d); ``turn`` (B, 2, 3) the matrices of g. Mean over
-    the batch, a 0-d tensor.
+    ``exp(tau') = exp(tau) g``: the term is the squared distance of
+    ``exp(tau) g exp(tau')^-1`` from the identity, 4 (1 - cos) of the angle error
+    for rotations. Periodic, so it holds over the whole circle, where a regressed
+    angle alone has no gradient towards a far pose; and unchanged when both poses
+    are scaled alike (comparing the matrices themselves, SIM2 models shrank them
+    until every angle fitted). ``tau``, ``turned_tau`` (B, d); ``turn`` (B, 2, 3)
+    the matrices of g. Mean over the batch, a 0-d tensor.
     """
-    expected = compose(exp_map(tau, group), turn)
-    return ((exp_map(turned_tau, group) - expected) ** 2).sum((1, 2)).mean()
+    mismatch = compose(compose(exp_map(tau, group), turn),
+                       exp_map(-turned_tau, group) if group != "SIM2"
+                       else invert_affine(exp_map(turned_tau, group)))
+    identity = torch.eye(2, 3, dtype=mismatch.dtype, device=mismatch.device)
+    return ((mismatch - identity) ** 2).sum((1, 2)).mean()
 
 
 def turned_encoding(module, x, config):

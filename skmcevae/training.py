@@ -148,6 +148,7 @@ def run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
+        module.prior.update(*summary["posterior"])
         for name in TERMS:
             totals[name] = totals[name] + summary[name] * len(index)
         if on_batch is not None:

@@ -23,7 +23,8 @@ def test_pose_head_starts_at_identity():
     module = MCEVAEModule(ModelConfig((1, 16, 16), 3, 2, "SE2", hidden_size=8))
     post = module.encode(torch.rand(4, 1, 16, 16))
     assert torch.equal(post["tau_mean"], torch.zeros(4, 3))
-    assert torch.equal(post["tau_logvar"], torch.zeros(4, 3))
+    # and a small spread: unit-spread poses would make early reconstructions useless
+    assert torch.equal(post["tau_logvar"], torch.full((4, 3), -4.0))
 
 
 def test_bernoulli_canonical_stays_inside_unit_interval():
@@ -59,9 +60,23 @@ def test_pose_angle_is_the_direction_of_two_outputs():
     torch.testing.assert_close(tau_mean[0, 1:], torch.tensor([0.3, -0.2, 0.1]))
 
 
-def test_prior_starts_as_the_authors_and_is_learned():
+def test_prior_starts_as_the_authors_and_follows_the_posteriors():
     module = MCEVAEModule(ModelConfig((1, 8, 8), 3, 2))
-    torch.testing.assert_close(module.prior.c_mean.detach(), torch.eye(3))
-    assert torch.equal(module.prior.z_mean.detach(), torch.zeros(3, 2))
-    names = {name for name, p in module.named_parameters() if p.requires_grad}
-    assert {"prior.c_mean", "prior.c_logvar", "prior.z_mean", "prior.z_logvar"} <= names
+    prior = module.prior
+    torch.testing.assert_close(prior.c_mean, torch.eye(3))
+    torch.testing.assert_close(prior.c_logvar, torch.zeros(3, 3), atol=1e-6, rtol=0)
+    assert torch.equal(prior.z_mean, torch.zeros(3, 2))
+    # Posteriors all in cluster 1, at one place: its component moves there, the
+    # others keep theirs.
+    weights = torch.tensor([[0.0, 1.0, 0.0]]).repeat(10, 1)
+    mean = torch.tensor([[0.0, 3.0, 0.0, 0.5, -0.5]]).repeat(10, 1)
+    for _ in range(400):
+        prior.update(weights, mean, torch.full((10, 5), 0.25))
+    torch.testing.assert_close(prior.c_mean[1], torch.tensor([0.0, 3.0, 0.0]), atol=1e-3,
+                               rtol=0)
+    torch.testing.assert_close(prior.z_mean[1], torch.tensor([0.5, -0.5]), atol=1e-3,
+                               rtol=0)
+    torch.testing.assert_close(prior.c_logvar[1].exp(), torch.full((3,), 0.25), atol=1e-2,
+                               rtol=0)
+    torch.testing.assert_close(prior.c_mean[0], torch.eye(3)[0], atol=1e-3, rtol=0)
+    assert "prior.first" in module.state_dict()  # saved and loaded with the weights

@@ -34,9 +34,10 @@ def test_looped_and_batched_penalties_match_for_identity_poses():
 def test_batch_loss_keeps_its_terms_on_the_device_as_tensors():
     module, x = _module_and_images()
     loss, summary = batch_loss(module, x, None, LossConfig())
-    assert set(summary) == set(TERMS)
-    assert all(isinstance(v, torch.Tensor) and v.ndim == 0 and not v.requires_grad
-               for v in summary.values())
+    assert set(summary) == set(TERMS) | {"posterior"}
+    assert all(isinstance(summary[name], torch.Tensor) and summary[name].ndim == 0
+               and not summary[name].requires_grad for name in TERMS)
+    assert not any(t.requires_grad for t in summary["posterior"])  # for the prior
     torch.testing.assert_close(summary["loss"], loss.detach())
 
 
@@ -168,3 +169,57 @@ def test_unsupervised_invariance_measures_how_the_code_moves_with_the_pose():
         floor = reconstruction_error(sampled, target, "bernoulli").mean().item()
     assert penalties[0.0] == pytest.approx(floor, rel=1e-5)
     assert penalties[math.pi] > penalties[0.0] + 0.01  # turned copies move the code
+
+
+@pytest.mark.parametrize("group", ["SO2", "SE2", "SIM2"])
+def test_pose_equivariance_is_zero_for_equivariant_poses_and_periodic(group):
+    from skmcevae.groups import compose, exp_map, group_dim, rotation_matrix
+    from skmcevae.objective import pose_equivariance
+    gen = torch.Generator().manual_seed(0)
+    tau = 0.5 * torch.randn(8, group_dim(group), generator=gen, dtype=torch.float64)
+    g = torch.linspace(-3, 3, 8, dtype=torch.float64)
+    turn = rotation_matrix(g)
+    # The pose of a turned copy: exp(tau') = exp(tau) g, read back as tau'.
+    turned = tau.clone()
+    turned[:, 0] = tau[:, 0] + g
+    if group != "SO2":  # the shift of exp(tau) g is exp(tau)'s: re-express it in tau'
+        expected = compose(exp_map(tau, group), turn)
+        exact = _solve_shift(turned, expected, group)
+        turned[:, 1:3] = exact
+    assert pose_equivariance(tau, turned, turn, group).item() < 1e-12
+    if group == "SO2":
+        # A whole extra turn is the same pose (in SE2 and SIM2 the shift V(theta) u
+        # is not periodic in theta: their Lie-algebra coordinates have a cut);
+        # an angle error of d costs 4 (1 - cos d).
+        wrapped = turned.clone()
+        wrapped[:, 0] += 2 * math.pi
+        assert pose_equivariance(tau, wrapped, turn, group).item() < 1e-12
+        off = turned + 0.7
+        expected = 4 * (1 - math.cos(0.7))
+        assert pose_equivariance(tau, off, turn, group).item() == pytest.approx(expected)
+
+
+def _solve_shift(turned, target, group):
+    """The (u1, u2) that give exp(turned) the shift of ``target`` (linear in u)."""
+    from skmcevae.groups import exp_map
+    base = turned.clone()
+    base[:, 1:3] = 0
+    columns = []
+    for axis in (1, 2):
+        unit = base.clone()
+        unit[:, axis] = 1
+        columns.append(exp_map(unit, group)[:, :, 2] - exp_map(base, group)[:, :, 2])
+    matrix = torch.stack(columns, -1)  # (B, 2, 2): d shift / d u
+    rhs = (target[:, :, 2] - exp_map(base, group)[:, :, 2]).unsqueeze(-1)
+    return torch.linalg.solve(matrix, rhs).squeeze(-1)
+
+
+def test_pose_equivariance_cannot_be_met_by_shrinking_the_scale():
+    from skmcevae.groups import rotation_matrix
+    from skmcevae.objective import pose_equivariance
+    turn = rotation_matrix(torch.full((4,), 1.0))
+    tau, turned = torch.zeros(4, 4), torch.zeros(4, 4)  # the turn ignored
+    for log_scale in (0.0, -3.0, -8.0):
+        tau[:, 3] = turned[:, 3] = log_scale
+        assert pose_equivariance(tau, turned, turn, "SIM2").item() == pytest.approx(
+            4 * (1 - math.cos(1.0)), rel=1e-4)
