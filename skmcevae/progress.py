@@ -1,4 +1,5 @@
-"""What a fit prints: a line per epoch (``verbose=1``), a bar within it (``verbose=2``).
+"""What a fit prints: a line for the neighbour search and per epoch (``verbose=1``),
+and a bar within each epoch on a terminal (``verbose=2``).
 
 Printed to standard output, as scikit-learn's estimators print their progress.
 """
@@ -29,6 +30,9 @@ class FitProgress:
 
     def __init__(self, verbose, epochs_before, max_epochs, n_batches):
         self.verbose = verbose
+        # A bar redrawn in place garbles a log file or a notebook's captured output:
+        # only a terminal gets one.
+        self.bar = verbose >= 2 and sys.stdout.isatty()
         self.first = epochs_before + 1
         self.last = epochs_before + max_epochs
         self.n_batches = n_batches
@@ -39,7 +43,7 @@ class FitProgress:
 
     def batch_done(self, done):
         """``done`` mini-batches of the current epoch are finished."""
-        if self.verbose < 2:
+        if not self.bar:
             return
         now = time.perf_counter()
         if done < self.n_batches and now - self._drawn_at < REDRAW_SECONDS:
@@ -63,10 +67,15 @@ class FitProgress:
                         f"{_duration(elapsed)} left ~{_duration(left)}")
         self.epoch += 1
 
+    def stage(self, text, seconds):
+        """A step before training (the neighbour search), with the time it took."""
+        if self.verbose:
+            self._write(f"{text} ({_duration(seconds)})")
+
     def _write(self, text, end="\n"):
         # A bar is overwritten in place: return to the line start, pad over it.
-        padded = text.ljust(self._line_width) if self.verbose >= 2 else text
-        prefix = "\r" if self.verbose >= 2 else ""
+        padded = text.ljust(self._line_width) if self.bar else text
+        prefix = "\r" if self.bar else ""
         print(prefix + padded, end=end, file=sys.stdout, flush=True)
         self._line_width = len(text) if end == "" else 0
 

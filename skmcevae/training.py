@@ -59,6 +59,22 @@ def build(config, device, learning_rate, module=None, optimizer_state=None):
     return module, optimiser
 
 
+# max_epochs="auto" trains at least this many optimiser steps: 20 epochs of 5,000
+# images, where a fit of 600 images for 20 epochs (120 steps) learned the clusters
+# but neither the pose nor recognisable pictures.
+AUTO_STEPS = 1000
+AUTO_MIN_EPOCHS = 20
+
+
+def resolve_epochs(max_epochs, n_rows, batch_size):
+    """Epochs to train: ``max_epochs``, or for "auto" 20 epochs or enough epochs for
+    :data:`AUTO_STEPS` optimiser steps, whichever is more."""
+    if max_epochs != "auto":
+        return max_epochs
+    steps_per_epoch = -(-n_rows // batch_size)
+    return max(AUTO_MIN_EPOCHS, -(-AUTO_STEPS // steps_per_epoch))
+
+
 def split_validation(n_images, fraction):
     """Sorted indices of the training and the held-out images (None without early
     stopping), drawn from torch's random state.

@@ -134,12 +134,16 @@ def from_images(images, layout):
 def check_params(est):
     """Check an estimator's hyper-parameters with messages that name the fix."""
     for name, low in (("n_clusters", 1), ("latent_dim", 1), ("n_invariance_samples", 1),
-                      ("hidden_size", 1), ("max_epochs", 0), ("batch_size", 1),
+                      ("hidden_size", 1), ("batch_size", 1),
                       ("verbose", 0), ("n_iter_no_change", 1), ("n_neighbors", 0),
                       ("test_rotations", 1)):
         _check_int(est, name, low)
     if est.n_landmarks is not None:
         _check_int(est, "n_landmarks", 2)
+    if est.n_threads is not None:
+        _check_int(est, "n_threads", 1)
+    if est.max_epochs != "auto":
+        _check_int(est, "max_epochs", 0)
     fraction = est.validation_fraction
     if fraction is not None:
         _check_real(est, "validation_fraction", strict=True)

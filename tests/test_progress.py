@@ -1,12 +1,13 @@
 """What a fit prints at each verbosity."""
 
 import re
+import sys
 
 import pytest
 
 from skmcevae import MCEVAE
 from skmcevae.progress import FitProgress, _duration
-from skmcevae.training import TERMS
+from skmcevae.objective import TERMS
 
 
 def test_verbose_0_prints_nothing(digits, tiny_params, capsys):
@@ -18,7 +19,9 @@ def test_verbose_0_prints_nothing(digits, tiny_params, capsys):
 def test_verbose_1_prints_every_term_and_the_time_left_per_epoch(digits, tiny_params,
                                                                   capsys):
     model = MCEVAE(**dict(tiny_params, max_epochs=3, verbose=1)).fit(digits[0])
-    lines = capsys.readouterr().out.splitlines()
+    graph, *lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"neighbour graph: 7 pose-invariant neighbours of 60 images, 3 "
+                        r"clusters \(\d+\.\ds\)", graph)
     assert len(lines) == 3 and "\r" not in "".join(lines)
     for number, (line, epoch) in enumerate(zip(lines, model.history_), 1):
         assert line.startswith(f"epoch {number}/3 ")
@@ -28,9 +31,10 @@ def test_verbose_1_prints_every_term_and_the_time_left_per_epoch(digits, tiny_pa
     assert lines[-1].endswith("left ~0.0s")
 
 
-def test_verbose_2_draws_a_bar_then_the_epoch_line(digits, tiny_params, capsys):
+def test_verbose_2_draws_a_bar_on_a_terminal(digits, tiny_params, capsys, monkeypatch):
     # 60 images in batches of 16: 4 batches per epoch.
-    MCEVAE(**dict(tiny_params, max_epochs=2, verbose=2)).fit(digits[0])
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    MCEVAE(**dict(tiny_params, max_epochs=2, verbose=2, n_neighbors=0)).fit(digits[0])
     out = capsys.readouterr().out
     assert out.count("\n") == 2
     assert f"\repoch 1/2 [{'#' * 30}] 4/4 batches" in out
@@ -38,10 +42,19 @@ def test_verbose_2_draws_a_bar_then_the_epoch_line(digits, tiny_params, capsys):
     assert len(epoch_lines) == 2
 
 
+def test_verbose_2_draws_no_bar_into_a_log(digits, tiny_params, capsys):
+    # capsys is not a terminal, as a log file or a notebook's output is not.
+    MCEVAE(**dict(tiny_params, max_epochs=2, verbose=2)).fit(digits[0])
+    out = capsys.readouterr().out
+    assert "\r" not in out and "batches" not in out
+    assert [line.split()[1] for line in out.splitlines()[1:]] == ["1/2", "2/2"]
+
+
 def test_warm_start_numbers_epochs_on(digits, tiny_params, capsys):
     model = MCEVAE(**dict(tiny_params, warm_start=True, verbose=1)).fit(digits[0])
     model.fit(digits[0])
-    lines = capsys.readouterr().out.splitlines()
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith("epoch")]
     assert [line.split()[1] for line in lines] == ["1/2", "2/2", "3/4", "4/4"]
 
 
@@ -66,3 +79,18 @@ def test_time_left_extrapolates_the_mean_epoch(monkeypatch, capsys):
                                            (3725, "1h02m")])
 def test_duration(seconds, text):
     assert _duration(seconds) == text
+
+
+@pytest.mark.parametrize("n_images, epochs", [(5000, 20), (2000, 50), (600, 167),
+                                              (60, 1000)])
+def test_auto_epochs_give_small_data_sets_enough_steps(n_images, epochs):
+    from skmcevae.training import resolve_epochs
+    assert resolve_epochs("auto", n_images, 100) == epochs
+    assert resolve_epochs(7, n_images, 100) == 7
+
+
+def test_n_threads_sets_the_fits_thread_count(digits, tiny_params):
+    import torch
+    before = torch.get_num_threads()
+    model = MCEVAE(**dict(tiny_params, n_threads=2)).fit(digits[0])
+    assert model.n_threads_ == 2 and torch.get_num_threads() == before
