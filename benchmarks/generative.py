@@ -15,6 +15,12 @@ the clustering benchmark) and reports:
 - recon: squared error of ``inverse_transform(transform(X))`` over that of the mean
   image (lower is better);
 - elbo: ``score(X)``, the Monte-Carlo ELBO per image in nats;
+- pose_err: median angle error in degrees after each cluster's offset (as in the
+  clustering benchmark); equiv_err: for each image x and its copy turned by a random
+  g within the model's rotation range, the median of |(theta(g.x) - theta(x)) - g|;
+  shift_r2 (shifted data): the fraction of the true shift's variance that a linear
+  map from the pose's translation explains; canon_stab: as in the clustering
+  benchmark;
 - with --baseline, the same recon and elbo for the no-pose VAE of the same latent
   size (``group=None, invariance=None, n_neighbors=0``).
 
@@ -28,15 +34,25 @@ import numpy as np
 import torch
 from sklearn.metrics import normalized_mutual_info_score
 
+from sklearn.linear_model import LinearRegression
+
 from skmcevae import MCEVAE
+from skmcevae.datasets import make_glyphs, random_poses
+from skmcevae.groups import exp_map
 from skmcevae.metrics import clustering_accuracy
 
-from clustering import make_data, model_group
+from clustering import (DATASETS, angle_error, canonical_stability, make_data,
+                        model_group, regroup_poses)
+
+# Synthetic glyphs (skmcevae.datasets.make_glyphs): 3,000 images of 6 shapes turned
+# over the full circle, shifted by up to 10% and scaled by up to e^0.2.
+GLYPHS = dict(n_classes=6, group="SIM2", rotation_range=180.0, translation_range=0.1,
+              scale_range=0.2)
 from common import header, write_report
 
 NO_POSE = dict(group=None, invariance=None, n_neighbors=0)
 COLUMNS = ("acc", "nmi", "fidelity", "style_min", "style_max", "recon", "elbo",
-           "recon_vae", "elbo_vae")
+           "recon_vae", "elbo_vae", "pose_err", "equiv_err", "shift_r2", "canon_stab")
 
 
 def sample_fidelity(model, n_per_cluster, seed):
@@ -62,16 +78,59 @@ def style_spread(model, X):
     return float(spread.min()), float(spread.max())
 
 
+def data_and_model(name, seed, n_samples, extra):
+    """Images, labels, true poses and the default model for the data set ``name``."""
+    if name == "glyphs":
+        X, y, poses = make_glyphs(min(n_samples, 3000), random_state=seed, **GLYPHS)
+        params = dict(n_clusters=GLYPHS["n_classes"], group="SIM2",
+                      rotation_range=180.0, translation_range=0.1)
+        return X, y, poses, MCEVAE(random_state=seed, **params, **extra)
+    X, y, poses = make_data(name, seed, n_samples)
+    rotation = max(DATASETS[name][2], 90.0)
+    return X, y, poses, MCEVAE(group=model_group(name), rotation_range=rotation,
+                               random_state=seed, **extra)
+
+
+def pose_matrices(model, X):
+    config = model.module_.config
+    tau = np.asarray(model.transform(X))[:, config.n_clusters + config.latent_dim:]
+    return exp_map(torch.from_numpy(tau.astype(np.float64)), config.group).numpy()
+
+
+def pose_figures(model, X, poses, labels, seed):
+    """Pose error, equivariance error and the shift's R^2 (NaN where not posed)."""
+    config = model.module_.config
+    if config.group is None:
+        return {}
+    matrices = pose_matrices(model, X)
+    theta = np.degrees(np.arctan2(matrices[:, 1, 0], matrices[:, 0, 0]))
+    span = np.degrees(config.rotation_range)
+    turned, turns = random_poses(X, "SO2", span, random_state=seed + 3000)
+    moved = pose_matrices(model, turned)
+    theta_moved = np.degrees(np.arctan2(moved[:, 1, 0], moved[:, 0, 0]))
+    error = (theta_moved - theta - turns[:, 0] + 180) % 360 - 180
+    figures = {"pose_err": angle_error(theta, poses, labels),
+               "equiv_err": float(np.median(np.abs(error)))}
+    if np.abs(poses[:, 1:3]).max() > 0:
+        shift = matrices[:, :, 2]
+        figures["shift_r2"] = LinearRegression().fit(shift, poses[:, 1:3]).score(
+            shift, poses[:, 1:3])
+    return figures
+
+
 def evaluate(name, seed, n_samples, epochs, baseline, n_per_cluster):
-    X, y, _ = make_data(name, seed, n_samples)
     extra = {} if epochs is None else {"max_epochs": epochs}
-    model = MCEVAE(group=model_group(name), random_state=seed, **extra)
+    X, y, poses, model = data_and_model(name, seed, n_samples, extra)
     labels = model.fit_predict(X)
     row = {"acc": clustering_accuracy(y, labels),
            "nmi": normalized_mutual_info_score(y, labels),
            "fidelity": sample_fidelity(model, n_per_cluster, seed),
            "recon": reconstruction_ratio(model, X), "elbo": model.score(X)}
     row["style_min"], row["style_max"] = style_spread(model, X)
+    row.update(pose_figures(model, X, poses, labels, seed))
+    moved = (random_poses(X, "SIM2", 180.0, 0.1, random_state=seed + 2000)[0]
+             if name == "glyphs" else regroup_poses(name, X, seed)[0])
+    row["canon_stab"] = canonical_stability(model, X, moved)
     if baseline:
         vae = MCEVAE(random_state=seed, **NO_POSE, **extra).fit(X)
         row["recon_vae"], row["elbo_vae"] = reconstruction_ratio(vae, X), vae.score(X)
