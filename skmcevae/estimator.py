@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from .config import architecture_changes, configs
 from .generative import GenerativeMixin
 from .graph import neighbor_graph
-from .groups import GROUP_PARAM_NAMES
+from .groups import GROUP_PARAM_NAMES, POSE_NAMES
 from .inference import (cuda_devices, encode, loadable_device, module_device,
                         resolve_device, to_cpu)
 from .model import MCEVAEModule
@@ -172,6 +172,9 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         How clusters are read from codes (:mod:`skmcevae.readout`).
     feature_names_in_ : ndarray of str
         Column names of X, when X was a DataFrame with string column names.
+    pose_names_ : tuple of str
+        Columns of :meth:`predict_pose`: ``angle_deg``, ``shift_x_px``,
+        ``shift_y_px``, ``scale`` as far as the group has them.
     n_threads_ : int
         Torch CPU threads used by the last fit: torch's count, lowered to the share
         of the CPUs that a joblib or dask worker was given (``OMP_NUM_THREADS``).
@@ -338,6 +341,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         self.history_ = history
         self.n_iter_ = len(history)
         self.image_shape_ = tuple(module.config.image_shape)
+        self.pose_names_ = POSE_NAMES[module.config.group]
         self.n_features_in_ = int(np.prod(self.image_shape_))
         self._fit_layout = layout
         names = column_names(X)

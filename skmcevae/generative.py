@@ -10,7 +10,8 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .alignment import align_to_prototypes
-from .inference import apply_in_batches, decode, undo_encoder_pose
+from .groups import pose_in_units
+from .inference import apply_in_batches, decode, encode, undo_encoder_pose
 from .objective import monte_carlo_elbo
 from .readout import cluster_proba, prototypes, sample_codes
 from .validation import from_images
@@ -27,6 +28,34 @@ class GenerativeMixin:
     They read the fitted state only: ``module_``, ``readout_`` and the layout of the
     fitted X.
     """
+
+    def predict_pose(self, X):
+        """The pose of each image in named units (``pose_names_`` names the columns).
+
+        ``angle_deg``: the turn from the canonical pose in degrees, counter-clockwise
+        as the image is displayed (row 0 at the top), in (-180, 180] (SO2, SE2,
+        SIM2); ``shift_x_px``, ``shift_y_px``: where the canonical image's centre went,
+        in pixels, x to the right and y down (SE2, SIM2); ``scale``: the object's size
+        over its canonical size (SIM2). :meth:`transform` keeps the raw latent tau.
+
+        Parameters
+        ----------
+        X : array-like of images, in any layout ``fit`` accepts
+
+        Returns
+        -------
+        pose : ndarray of shape (n_samples, n_pose)
+            For a table: ``pandas.DataFrame(pose, columns=model.pose_names_)``.
+
+        Examples
+        --------
+        >>> model.predict_pose(X[:3]).shape, model.pose_names_  # model as in the class example
+        ((3, 1), ('angle_deg',))
+        """
+        images, _ = self._validate_predict_data(X)
+        config = self.module_.config
+        tau, = encode(self.module_, images, ("tau_mean",))
+        return pose_in_units(tau, config.group, config.image_shape)
 
     def inverse_transform(self, Z):
         """Images decoded from codes ``[z_c, z, tau]``, in the layout of the fitted X.

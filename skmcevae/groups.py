@@ -19,6 +19,13 @@ import torch
 import torch.nn.functional as F
 
 GROUP_DIMS = {None: 0, "SO2": 1, "SE2": 3, "SIM2": 4}
+# Columns of MCEVAE.predict_pose, in the units a user reads an image in.
+POSE_NAMES = {
+    None: (),
+    "SO2": ("angle_deg",),
+    "SE2": ("angle_deg", "shift_x_px", "shift_y_px"),
+    "SIM2": ("angle_deg", "shift_x_px", "shift_y_px", "scale"),
+}
 GROUP_PARAM_NAMES = {
     None: (),
     "SO2": ("theta",),
@@ -179,3 +186,22 @@ def sample_poses(n, group, rotation_range, translation_range, scale_range, gener
 def poses_to_matrix(poses):
     """``(n, 4)`` poses from :func:`sample_poses` to ``(n, 2, 3)`` affine matrices."""
     return pose_matrix(poses[:, 0], poses[:, 1:3], poses[:, 3])
+
+
+def pose_in_units(tau, group, image_shape):
+    """Poses ``tau`` (n, d) as an object in the picture moved: (n, len(POSE_NAMES)).
+
+    ``angle_deg``: the turn from the canonical pose in degrees, counter-clockwise as
+    the image is displayed (row 0 at the top), in (-180, 180]. ``shift_x_px``,
+    ``shift_y_px``: where the canonical image's centre went, in pixels (x to the
+    right, y down). ``scale``: the object's size over its canonical size.
+    ``image_shape`` is (C, H, W).
+    """
+    matrix = exp_map(torch.as_tensor(tau, dtype=torch.float64), group)
+    linear, shift = matrix[:, :, :2], matrix[:, :, 2]
+    # The image at p shows the canonical image at A p + t: its centre is at -A^-1 t.
+    centre = -torch.linalg.solve(linear, shift.unsqueeze(-1)).squeeze(-1)
+    half = torch.tensor([image_shape[2] / 2, image_shape[1] / 2], dtype=torch.float64)
+    columns = [torch.rad2deg(torch.atan2(linear[:, 1, 0], linear[:, 0, 0])),
+               *(centre * half).unbind(1), 1 / torch.linalg.det(linear).sqrt()]
+    return torch.stack(columns[:len(POSE_NAMES[group])], dim=1).numpy()

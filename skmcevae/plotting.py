@@ -260,14 +260,19 @@ def plot_pose(model, X, true_angle):
     config = model.module_.config
     if config.group is None:
         raise ValueError("plot_pose needs a model with a pose: group is None.")
-    theta = np.degrees(_codes(model, X)[:, config.n_clusters + config.latent_dim])
-    theta = (theta + 180) % 360 - 180
+    angle = model.predict_pose(X)[:, 0]  # degrees, as predict_pose reports it
+    true_angle = np.asarray(true_angle)
     fig = _figure(figsize=(5, 4.5), layout="constrained")
     ax = fig.subplots()
-    ax.scatter(np.asarray(true_angle), theta, c=model.predict(X), cmap="tab10", s=6)
+    scatter = ax.scatter(true_angle, angle, c=model.predict(X), cmap="tab10", s=6)
+    ax.legend(*scatter.legend_elements(), title="cluster", fontsize="small",
+              loc="upper left", markerscale=0.8)
+    low, high = min(true_angle.min(), -180), max(true_angle.max(), 180)
+    ax.plot([low, high], [low, high], color="grey", linewidth=0.8,
+            label="predicted = true")
     ax.set_xlabel("true angle (degrees)")
-    ax.set_ylabel("predicted angle (degrees)")
-    ax.set_title("pose: predicted against true")
+    ax.set_ylabel("predicted angle, predict_pose (degrees)")
+    ax.set_title("pose: predicted against true (diagonal: equal)")
     return fig
 
 

@@ -389,3 +389,16 @@ def test_score_is_a_monte_carlo_elbo(fitted, digits):
     # what score used to report, and it differs.
     at_means = -sum(terms.values()).numpy()
     assert np.abs(at_means - expected).mean() > 5 * spread.mean()
+
+
+def test_predict_pose_reads_the_encoders_pose_in_named_units(digits, tiny_params):
+    from skmcevae.groups import pose_in_units
+    X = digits[0]
+    model = MCEVAE(**dict(tiny_params, group="SE2")).fit(X)
+    pose = model.predict_pose(X)
+    assert pose.shape == (60, 3) and model.pose_names_ == ("angle_deg", "shift_x_px",
+                                                           "shift_y_px")
+    tau = model.transform(X)[:, -3:]
+    np.testing.assert_allclose(pose, pose_in_units(tau, "SE2", (1, 8, 8)), rtol=1e-6,
+                               atol=1e-6)
+    assert np.all(np.abs(pose[:, 0]) <= 180)

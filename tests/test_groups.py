@@ -170,3 +170,24 @@ def test_rotate_turns_every_image_by_one_angle():
     # the sense pinned above.
     torch.testing.assert_close(quarter, torch.rot90(images, 1, (2, 3)), atol=1e-5,
                                rtol=0)
+
+
+@pytest.mark.parametrize("tau", [[0.0, 0.5, 0.0, 0.0], [0.6, 0.2, -0.3, 0.0],
+                                 [0.3, 0.1, 0.2, 0.4], [-2.5, -0.2, 0.1, -0.3]])
+def test_pose_in_units_is_where_the_object_went(tau):
+    from skmcevae.groups import pose_in_units
+    # A round blob at the centre of a 32x32 image, put in the pose tau: the reported
+    # shift is where its centre of mass went, in pixels, the scale its size ratio.
+    yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    blob = torch.exp(-((xx - 15.5) ** 2 + (yy - 15.5) ** 2) / 8)[None, None]
+    tau = torch.tensor([tau])
+    moved = warp(blob, exp_map(tau, "SIM2"))[0, 0]
+    mass = moved.sum()
+    centre = torch.stack([(moved * xx).sum() / mass, (moved * yy).sum() / mass]) - 15.5
+    spread = lambda img, c: ((img * ((xx - 15.5 - c[0]) ** 2 + (yy - 15.5 - c[1]) ** 2)
+                              ).sum() / img.sum()).sqrt()
+    angle, shift_x, shift_y, scale = pose_in_units(tau, "SIM2", (1, 32, 32))[0]
+    assert angle == pytest.approx(math.degrees(tau[0, 0].item()))
+    assert (shift_x, shift_y) == pytest.approx(centre.tolist(), abs=0.02)
+    ratio = spread(moved, centre) / spread(blob[0, 0], torch.zeros(2))
+    assert scale == pytest.approx(ratio.item(), rel=0.05)

@@ -71,6 +71,11 @@ def test_pose(fitted, posed):
     _assert_not_blank(fig)
     offsets = fig.axes[0].collections[0].get_offsets()
     np.testing.assert_allclose(offsets[:, 0], posed[2])
+    np.testing.assert_allclose(offsets[:, 1], fitted.predict_pose(posed[0])[:, 0],
+                               rtol=1e-5, atol=1e-4)
+    diagonal = fig.axes[0].get_lines()[0].get_xydata()
+    np.testing.assert_allclose(diagonal[:, 0], diagonal[:, 1])
+    assert fig.axes[0].get_legend().get_title().get_text() == "cluster"
 
 
 def test_pose_needs_a_group(digits, tiny_params):
