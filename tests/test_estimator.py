@@ -10,7 +10,7 @@ from sklearn.exceptions import NotFittedError
 import skmcevae.inference as inference_module
 import skmcevae.training as training_module
 from skmcevae import MCEVAE
-from skmcevae.datasets import load_digits_images
+from skmcevae.datasets import load_digits_images, random_poses
 from skmcevae.inference import loadable_device, resolve_device
 from skmcevae.readout import prototypes
 
@@ -402,3 +402,14 @@ def test_predict_pose_reads_the_encoders_pose_in_named_units(digits, tiny_params
     np.testing.assert_allclose(pose, pose_in_units(tau, "SE2", (1, 8, 8)), rtol=1e-6,
                                atol=1e-6)
     assert np.all(np.abs(pose[:, 0]) <= 180)
+
+
+def test_an_unlearned_pose_warns(digits, tiny_params):
+    from sklearn.exceptions import ConvergenceWarning
+    X, _ = random_poses(digits[0], "SO2", random_state=0)
+    with pytest.warns(ConvergenceWarning, match="pose has hardly been learned"):
+        MCEVAE(**dict(tiny_params, max_epochs=0)).fit(X)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        MCEVAE(**dict(tiny_params, group=None, max_epochs=0)).fit(X)
