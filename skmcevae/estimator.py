@@ -465,8 +465,8 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         ['z_c0', 'z_c1', 'z0', 'z1', 'z2', 'theta']
         """
         images, _ = self._validate_predict_data(X)
-        return np.concatenate(encode(self.module_, images, ("c_mean", "z_mean", "tau_mean")),
-                              axis=1)
+        heads = encode(self.module_, images, ("c_mean", "z_mean", "tau_mean"))
+        return np.concatenate(heads, axis=1)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the columns of :meth:`transform`.

@@ -49,7 +49,8 @@ class GenerativeMixin:
 
         Examples
         --------
-        >>> model.predict_pose(X[:3]).shape, model.pose_names_  # model as in the class example
+        >>> # model: fitted as in the class example (SO2: the angle alone)
+        >>> model.predict_pose(X[:3]).shape, model.pose_names_
         ((3, 1), ('angle_deg',))
         """
         images, _ = self._validate_predict_data(X)

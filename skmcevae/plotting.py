@@ -80,6 +80,11 @@ def _without_pose(model, codes):
 def canonical_images(model, X):
     """The decoder's pose-free picture of each image of X.
 
+    Drawn by the decoder from the image's code with the pose tau set to 0: what the
+    model thinks the object looks like upright. ``model.canonicalize(X)`` is the
+    other canonical picture: the input's own pixels, turned (and centred) to match
+    its cluster's prototype.
+
     Parameters
     ----------
     model : fitted MCEVAE
@@ -100,7 +105,10 @@ def canonical_images(model, X):
 
 
 def plot_canonical_by_cluster(model, X, n_per_cluster=8):
-    """What each cluster is: the canonical (pose-free) images of its members.
+    """What each cluster is: the decoder's pose-free images of its members.
+
+    Each picture is :func:`canonical_images` of a member (decoded with tau = 0),
+    not the member's own pixels turned (``model.canonicalize``).
 
     Parameters
     ----------
@@ -131,7 +139,8 @@ def plot_canonical_by_cluster(model, X, n_per_cluster=8):
         members = members[np.argsort(-proba[members, k])][:n_per_cluster]
         rows.append(canonical[members])
         names.append(f"{k} ({np.sum(labels == k)})")
-    return _image_grid(rows, names, "canonical images per cluster (cluster, size)")
+    return _image_grid(rows, names,
+                       "decoded pose-free images per cluster (cluster, size)")
 
 
 def plot_reconstructions(model, X, n_images=8):

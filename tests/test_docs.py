@@ -11,7 +11,7 @@ from skmcevae import MCEVAE, datasets, metrics, plotting
 
 METHODS = ["fit", "predict", "predict_proba", "fit_predict", "transform",
            "inverse_transform", "canonicalize", "sample", "score", "score_samples",
-           "get_feature_names_out"]
+           "get_feature_names_out", "predict_pose"]
 FUNCTIONS = [getattr(module, name) for module in (datasets, metrics, plotting)
              for name in module.__all__ if inspect.isfunction(getattr(module, name))]
 # Examples where a short one says something; the others are shown by the class's.
