@@ -15,7 +15,6 @@ from sklearn.metrics import normalized_mutual_info_score
 from . import MCEVAE, __version__
 from .datasets import load_digits_images, load_mnist, random_poses
 from .files import check_pixel_range, read_images
-from .groups import GROUP_DIMS
 from .metrics import clustering_accuracy, clusters_used
 from .validation import LAYOUTS, to_images
 
@@ -193,29 +192,23 @@ def _read(source, likelihood):
 
 def write_clusters(model, X, names, path):
     """``clusters.csv``: each image's file (or index), cluster, the probability of
-    that cluster, and its pose in the columns of ``transform`` that hold it."""
+    that cluster, and its pose in the units of ``predict_pose``."""
     proba = model.predict_proba(X)
     labels = proba.argmax(1)
-    pose_names, poses = _poses(model, X)
+    poses = model.predict_pose(X)
     keys = names if names is not None else range(len(X))
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["file" if names is not None else "index", "cluster",
-                         "probability", *pose_names])
+                         "probability", *model.pose_names_])
         for key, label, row, pose in zip(keys, labels, proba, poses):
             writer.writerow([key, label, f"{row[label]:.6g}",
                              *(f"{value:.6g}" for value in pose)])
     sizes = ", ".join(f"{k}: {n}" for k, n in
                       enumerate(np.bincount(labels, minlength=proba.shape[1])))
-    print(f"wrote {path}: {len(labels)} rows (pose: {', '.join(pose_names)}; theta in "
-          f"radians); images per cluster {sizes}")
-
-
-def _poses(model, X):
-    """The names and values of the pose columns of ``transform(X)``."""
-    names = model.get_feature_names_out()
-    first = len(names) - GROUP_DIMS[model.module_.config.group]
-    return list(names[first:]), np.asarray(model.transform(X))[:, first:]
+    print(f"wrote {path}: {len(labels)} rows (pose: {', '.join(model.pose_names_)}: "
+          f"degrees counter-clockwise, pixels right and down, size factor); images per "
+          f"cluster {sizes}")
 
 
 def main(argv=None):

@@ -60,7 +60,7 @@ def test_a_folder_of_files_gives_clusters_poses_and_a_model(folder, tmp_path, ca
             f"(array (40, 16, 16, 3), (n, H, W, C))") in printed
     assert "epoch 1/1" in printed  # --verbose 1 by default
     header, rows = _rows(out)
-    assert header == ["file", "cluster", "probability", "theta"]
+    assert header == ["file", "cluster", "probability", "angle_deg"]
     assert [row[0] for row in rows] == [f"shape{i:02d}.png" for i in range(40)]
     model = joblib.load(out / "model.joblib")
     assert model.image_shape_ == (3, 16, 16) and model.rotation_range == 180
@@ -68,8 +68,8 @@ def test_a_folder_of_files_gives_clusters_poses_and_a_model(folder, tmp_path, ca
     np.testing.assert_array_equal([int(row[1]) for row in rows], model.predict(X))
     np.testing.assert_allclose([float(row[2]) for row in rows], proba.max(1), rtol=1e-5)
     assert all(0.5 <= float(row[2]) <= 1 for row in rows)
-    np.testing.assert_allclose([float(row[3]) for row in rows], model.transform(X)[:, -1],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose([float(row[3]) for row in rows],
+                               model.predict_pose(X)[:, 0], rtol=1e-5, atol=1e-4)
     assert f"wrote {out / 'clusters.csv'}: 40 rows" in printed
     assert not (out / "canonical_by_cluster.png").exists()
 
@@ -83,7 +83,8 @@ def test_a_channels_last_array_with_pictures(tmp_path, capsys):
     assert main(["cluster", str(tmp_path / "images.npy"), *QUICK, "--group", "se2",
                  "--verbose", "0", "--out", str(out)]) == 0
     header, rows = _rows(out)
-    assert header == ["index", "cluster", "probability", "theta", "u1", "u2"]
+    assert header == ["index", "cluster", "probability", "angle_deg", "shift_x_px",
+                      "shift_y_px"]
     assert [int(row[0]) for row in rows] == list(range(30))
     model = joblib.load(out / "model.joblib")
     assert model.group == "SE2" and model.sample(1)[0].shape == (1, 16, 16, 3)
