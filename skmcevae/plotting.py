@@ -16,6 +16,7 @@ Examples
 import math
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
@@ -226,19 +227,44 @@ def plot_latent(model, X, y=None):
     config = model.module_.config
     codes = _codes(model, X)[:, :config.n_clusters + config.latent_dim]
     points = PCA(2, random_state=0).fit_transform(codes)
-    colourings = [("predicted cluster", model.predict(X))]
+    clusters = model.predict(X)
+    colourings = [("predicted cluster", clusters, {k: k for k in np.unique(clusters)})]
     if y is not None:
-        colourings.append(("true label", np.asarray(y)))
+        y = np.asarray(y)
+        colourings.append(("true label", y, _matched_colours(y, clusters)))
     fig = _figure(figsize=(5 * len(colourings), 4.5), layout="constrained")
-    for ax, (name, colour) in zip(fig.subplots(1, len(colourings), squeeze=False)[0],
-                                  colourings):
-        scatter = ax.scatter(points[:, 0], points[:, 1], c=colour, cmap="tab10", s=6)
-        ax.legend(*scatter.legend_elements(), title=name, fontsize="small",
-                  loc="best", markerscale=0.8)
+    for ax, (name, values, colours) in zip(
+            fig.subplots(1, len(colourings), squeeze=False)[0], colourings):
+        for value, colour in colours.items():
+            inside = values == value
+            ax.scatter(points[inside, 0], points[inside, 1], s=6, label=str(value),
+                       color=_colour(colour % 20))
+        ax.legend(title=name, fontsize="small", loc="best", markerscale=2)
         ax.set_xlabel("PC 1 of [z_c, z]")
         ax.set_ylabel("PC 2")
         ax.set_title(f"latent code by {name}")
     return fig
+
+
+def _colour(index):
+    """The index-th colour of tab10, then of tab20 for more."""
+    from matplotlib import colormaps
+    name, size = ("tab10", 10) if index < 10 else ("tab20", 20)
+    return colormaps[name].colors[index % size]
+
+
+def _matched_colours(labels, clusters):
+    """Colour of each true label: that of the cluster it is matched with (Hungarian
+    matching of the confusion counts), so that the two panels agree where the
+    clusters are right; labels left unmatched get colours of their own."""
+    names = np.unique(labels)
+    k = max(int(clusters.max()) + 1, 1)
+    counts = np.zeros((len(names), k))
+    np.add.at(counts, (np.searchsorted(names, labels), clusters), 1)
+    rows, columns = linear_sum_assignment(counts, maximize=True)
+    colours = dict(zip(names[rows], columns))
+    spare = iter(range(k, k + len(names)))
+    return {name: colours[name] if name in colours else next(spare) for name in names}
 
 
 def plot_pose(model, X, true_angle):

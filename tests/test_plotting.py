@@ -109,3 +109,25 @@ def test_canonical_images_remove_the_pose():
     assert error(canonical, upright) < 0.7 * error(posed, upright)
     assert error(canonical, upright) < error(rebuilt, upright)
     assert error(rebuilt, posed) < error(canonical, posed)
+
+
+def test_latent_colours_each_true_label_as_its_cluster(fitted, posed):
+    X = posed[0]
+    clusters = fitted.predict(X)
+    renamed = np.array([30, 10, 20])[clusters]  # the true labels, named otherwise
+    fig = plotting.plot_latent(fitted, X, renamed)
+    by_cluster, by_label = ({tuple(c.get_offsets()[0]): c.get_facecolor()[0].tolist()
+                             for c in ax.collections} for ax in fig.axes)
+    assert by_cluster == by_label  # the same points in the same colours
+
+
+@pytest.mark.parametrize("name", ["plot_canonical_by_cluster", "plot_reconstructions",
+                                  "plot_samples", "plot_latent", "plot_pose",
+                                  "plot_history"])
+def test_every_plot_works_with_pandas_output(digits, tiny_params, posed, name):
+    pytest.importorskip("pandas")
+    model = MCEVAE(**tiny_params).set_output(transform="pandas").fit(digits[0])
+    arguments = {"plot_canonical_by_cluster": (posed[0],), "plot_reconstructions":
+                 (posed[0],), "plot_samples": (), "plot_latent": (posed[0], posed[1]),
+                 "plot_pose": (posed[0], posed[2]), "plot_history": ()}[name]
+    _assert_not_blank(getattr(plotting, name)(model, *arguments))
