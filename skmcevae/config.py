@@ -33,7 +33,7 @@ def configs(params, image_shape):
     """
     model = ModelConfig(
         image_shape=tuple(int(s) for s in image_shape), n_clusters=params["n_clusters"],
-        latent_dim=params["latent_dim"], group=params["group"],
+        latent_dim=params["latent_dim"], group=_group(params["group"]),
         likelihood=params["likelihood"], hidden_size=params["hidden_size"],
         cluster_temperature=params["cluster_temperature"],
         rotation_range=math.radians(params["rotation_range"]),
@@ -46,6 +46,11 @@ def configs(params, image_shape):
                       pose_weight=params["pose_weight"],
                       mixed_precision=params["mixed_precision"])
     return model, loss
+
+
+def _group(group):
+    """"so2" is "SO2": the group names are accepted in any case."""
+    return group.upper() if isinstance(group, str) else group
 
 
 def architecture_changes(fitted, wanted):

@@ -371,7 +371,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         sample = images[:: max(1, len(images) // 1000)]  # at most about 1,000 images
         tau, = encode(self.module_, sample, ("tau_mean",))
         resultant = np.hypot(np.cos(tau[:, 0]).mean(), np.sin(tau[:, 0]).mean())
-        spread = np.degrees(np.sqrt(-2 * np.log(np.clip(resultant, 1e-12, 1))))
+        spread = np.degrees(np.sqrt(max(-2 * np.log(np.clip(resultant, 1e-12, 1)), 0)))
         if spread < MIN_POSE_SPREAD:
             warnings.warn(f"The pose has hardly been learned: its angle varies by "
                           f"{spread:.1f} degrees over the training images. Train longer "

@@ -3,6 +3,7 @@ the fix, and the conversion between the user's layout and (n, C, H, W)."""
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -155,7 +156,7 @@ def check_params(est):
     for name in ("beta", "rotation_range", "translation_range", "scale_range",
                  "consistency_weight", "graph_weight", "pose_weight"):
         _check_real(est, name, strict=False)
-    _check_option(est, "group", tuple(GROUP_DIMS))
+    _check_option(est, "group", tuple(GROUP_DIMS), any_case=True)
     _check_option(est, "invariance", ("unsupervised", "supervised", None))
     _check_option(est, "likelihood", ("bernoulli", "gaussian"))
     _check_option(est, "assign_by", ("mixture", "centroids", "weights"))
@@ -185,8 +186,10 @@ def _check_real(est, name, strict):
         raise ValueError(f"{name} must be a finite {bound} number, got {value}.")
 
 
-def _check_option(est, name, options):
+def _check_option(est, name, options, any_case=False):
     value = getattr(est, name)
+    if any_case and isinstance(value, str):
+        value = value.upper()
     known = (value is None and None in options) or (
         isinstance(value, str) and value in options)
     if not known:
@@ -208,6 +211,8 @@ def check_fit_data(params, X, X_canonical=None):
     bernoulli = params["likelihood"] == "bernoulli"
     if bernoulli:
         check_unit_range(images, "X")
+    else:
+        _warn_if_far_from_unit_scale(images)
     supervised = params["invariance"] == "supervised"
     if X_canonical is None and supervised:
         raise ValueError("invariance='supervised' needs X_canonical, the canonical "
@@ -290,3 +295,19 @@ def check_feature_names(est, input_features):
     fitted = getattr(est, "feature_names_in_", None)
     if fitted is not None and not np.array_equal(fitted, names):
         raise ValueError("input_features is not equal to feature_names_in_.")
+
+
+# The Gaussian likelihood's variance is 1: pixel values spread over more than this
+# (8-bit images span 255) make the reconstruction swamp every other term.
+GAUSSIAN_MAX_SPREAD = 20.0
+
+
+def _warn_if_far_from_unit_scale(images):
+    spread = float(images.std())
+    if spread > GAUSSIAN_MAX_SPREAD:
+        warnings.warn(
+            f"likelihood='gaussian' has unit variance, but X's values spread with a "
+            f"standard deviation of {spread:.4g} (in [{float(images.min()):.4g}, "
+            f"{float(images.max()):.4g}]): standardise X, e.g. (X - X.mean()) / "
+            f"X.std(), or for 8-bit images use X / 255.0 with likelihood='bernoulli'.",
+            UserWarning)

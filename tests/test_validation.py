@@ -225,3 +225,21 @@ def test_a_single_colour_image_is_told_to_become_a_batch(rgb_models, image, meth
                                          rf"\({image.shape[0]}, 8, .*X\[None\]"):
         getattr(rgb_models[0], method)(image)
     assert getattr(rgb_models[0], method)(image[None]).shape[0] == 1
+
+
+def test_group_names_in_any_case():
+    model = MCEVAE(n_clusters=2, max_epochs=1, hidden_size=8, group="se2",
+                   random_state=0).fit(GOOD)
+    assert model.module_.config.group == "SE2" and model.group == "se2"
+    assert model.pose_names_ == ("angle_deg", "shift_x_px", "shift_y_px")
+
+
+def test_gaussian_likelihood_warns_on_eight_bit_values():
+    with pytest.warns(UserWarning, match="unit variance.*standardise X"):
+        MCEVAE(n_clusters=2, max_epochs=1, hidden_size=8, likelihood="gaussian",
+               random_state=0).fit(GOOD * 255)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="likelihood='gaussian'")
+        MCEVAE(n_clusters=2, max_epochs=1, hidden_size=8, likelihood="gaussian",
+               random_state=0).fit((GOOD - 0.5) * 4)
