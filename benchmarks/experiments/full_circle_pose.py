@@ -26,6 +26,7 @@ from skmcevae.metrics import clustering_accuracy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clustering import angle_error  # noqa: E402
+from generative import pose_matrices, shift_r2  # noqa: E402
 
 
 def theta_degrees(model, X):
@@ -66,7 +67,11 @@ def main(argv=None):
                            random_state=seed, **params)
             labels = model.fit_predict(X)
             seconds = time.perf_counter() - start
-            print(f"{variant or 'defaults'} seed={seed} "
+            shift = ""
+            if args.group != "SO2":
+                r2 = shift_r2(pose_matrices(model, X)[:, :, 2], poses[:, 1:3], labels)
+                shift = f"shift_r2={r2:.3f} "
+            print(f"{variant or 'defaults'} seed={seed} {shift}"
                   f"acc={clustering_accuracy(y, labels):.3f} "
                   f"nmi={normalized_mutual_info_score(y, labels):.3f} "
                   f"pose_err={angle_error(theta_degrees(model, X), poses, labels):.1f} "
