@@ -13,6 +13,8 @@ def test_demo_prints_mcevae_beside_kmeans_and_writes_pictures(capsys, tmp_path):
                  "--output-dir", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "scikit-learn digits 8x8: 120 images" in out
+    assert "epoch 1/1 loss=" in out  # progress by default
+    assert out.index("epoch 1/1") < out.index("method ")  # the table after the fits
     rows = [line for line in out.splitlines() if line.startswith(("MCEVAE", "KMeans"))]
     assert len(rows) == 2
     # The printed accuracy is that of the same fit made here.
