@@ -99,9 +99,9 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         upright data and time. The one parameter read at prediction time; every
         other acts through the fitted state.
     cluster_temperature : float or None, default=0.2
-        The cluster weights are ``w = softmax(z_c mean / cluster_temperature)``, the
-        responsibilities of the one-hot prior centres, so that w and z_c agree. None
-        gives w an output layer of its own (the authors' design).
+        The cluster weights are ``w = softmax(z_c mean / cluster_temperature)``: a
+        code's largest entry names its cluster, so that w and z_c agree. None gives
+        w an output layer of its own (the authors' design).
     assign_by : {"mixture", "centroids", "weights"}, default="mixture"
         How the cluster is read from z_c after training: a Gaussian mixture (full
         covariances) fitted to the training images' z_c means, KMeans (a softmax of
@@ -289,7 +289,8 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
                     n_iter_no_change=self.n_iter_no_change,
                     neighbors=neighbors if self.invariance == "unsupervised" else None,
                     graph_labels=graph_labels, progress=progress)
-            reference = _reference(graph_labels, rows, previous["labels"])
+            reference = _reference(graph_labels, rows, previous["labels"],
+                                   module, images)
             readout = fit_readout(module, images, self.assign_by, seed, reference)
             labels = cluster_proba(module, readout, images,
                                    self._turn_angles(module)).argmax(1)
@@ -528,11 +529,15 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
 
 
 
-def _reference(graph_labels, rows, previous_labels):
+def _reference(graph_labels, rows, previous_labels, module, images):
     """The clusters the read-out is numbered after (-1 where unknown): the graph's
-    on the training rows, else a warm start's previous clusters, else None."""
+    on the training rows, else a warm start's previous clusters, else the encoder's
+    weights w, whose cluster k is the prior's component k."""
     if graph_labels is None:
-        return previous_labels
+        if previous_labels is not None:
+            return previous_labels
+        logits, = encode(module, images, ("c_logits",))
+        return logits.argmax(1)
     reference = np.full(len(graph_labels), -1, dtype=np.int64)
     reference[rows] = graph_labels[rows]
     return reference

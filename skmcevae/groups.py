@@ -15,6 +15,7 @@ Groups and the layout of ``tau``:
   R(t theta) dt``, so that ``exp(-tau)`` is the inverse of ``exp(tau)``.
 """
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -197,6 +198,8 @@ def pose_in_units(tau, group, image_shape):
     right, y down). ``scale``: the object's size over its canonical size.
     ``image_shape`` is (C, H, W).
     """
+    if group is None:
+        return np.zeros((len(tau), 0))
     matrix = exp_map(torch.as_tensor(tau, dtype=torch.float64), group)
     linear, shift = matrix[:, :, :2], matrix[:, :, 2]
     # The image at p shows the canonical image at A p + t: its centre is at -A^-1 t.

@@ -29,7 +29,8 @@ class ModelConfig:
     pose_hidden_size: int = 32
     decoder_hidden_size: int = 300
     # When set, the cluster weights are softmax(z_c mean / temperature): the
-    # responsibilities of the one-hot prior centres, so w and z_c tell one story.
+    # larger a code's k-th entry, the more it belongs to cluster k, so w and z_c
+    # tell one story (the prior's component k then sits where those codes are).
     cluster_temperature: float = 0.2
     # The poses the model covers (its posed copies, test-time turns and alignment
     # search): angles in radians, shifts in affine_grid units (the image spans 2),
@@ -161,6 +162,9 @@ class ClusterPrior(nn.Module):
 
     MOMENTUM = 0.05  # weight of each mini-batch in the running sums
     MIN_VARIANCE = 1e-4
+    # A pseudo-count of the starting prior: a cluster that no image uses keeps it,
+    # instead of its running sums decaying to 0/0 (after about 550 steps).
+    PRIOR_COUNT = 1e-4
 
     def __init__(self, n_clusters, latent_dim):
         super().__init__()
@@ -171,12 +175,15 @@ class ClusterPrior(nn.Module):
         self.register_buffer("weight", torch.full((k,), 1.0 / k))
         self.register_buffer("first", start / k)
         self.register_buffer("second", (start ** 2 + 1) / k)
+        self.register_buffer("start", start)
 
     def moments(self):
         """Means and variances (K, K + d) of p([z_c, z] | y)."""
-        weight = self.weight.clamp_min(1e-12).unsqueeze(1)
-        mean = self.first / weight
-        return mean, (self.second / weight - mean ** 2).clamp_min(self.MIN_VARIANCE)
+        count = self.PRIOR_COUNT
+        weight = (self.weight + count).unsqueeze(1)
+        mean = (self.first + count * self.start) / weight
+        second = self.second + count * (self.start ** 2 + 1)
+        return mean, (second / weight - mean ** 2).clamp_min(self.MIN_VARIANCE)
 
     @torch.no_grad()
     def update(self, weights, mean, variance):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .groups import compose, exp_map, invert_affine, poses_to_matrix, sample_poses, warp
+from .groups import compose, exp_map, poses_to_matrix, sample_poses, warp
 from .losses import (code_distance, kl_given_cluster, kl_mixture, kl_standard_normal,
                      mutual_information, reconstruction_error)
 
@@ -137,9 +137,8 @@ def pose_equivariance(tau, turned_tau, turn, group):
     until every angle fitted). ``tau``, ``turned_tau`` (B, d); ``turn`` (B, 2, 3)
     the matrices of g. Mean over the batch, a 0-d tensor.
     """
-    mismatch = compose(compose(exp_map(tau, group), turn),
-                       exp_map(-turned_tau, group) if group != "SIM2"
-                       else invert_affine(exp_map(turned_tau, group)))
+    # exp(-tau') is the inverse of exp(tau') in every group.
+    mismatch = compose(compose(exp_map(tau, group), turn), exp_map(-turned_tau, group))
     identity = torch.eye(2, 3, dtype=mismatch.dtype, device=mismatch.device)
     return ((mismatch - identity) ** 2).sum((1, 2)).mean()
 

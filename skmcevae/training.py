@@ -53,7 +53,9 @@ def build(config, device, learning_rate, module=None, optimizer_state=None):
     module.to(device)
     optimiser = torch.optim.Adam(module.parameters(), lr=learning_rate)
     if optimizer_state is not None:
-        optimiser.load_state_dict(optimizer_state)
+        # A copy: load_state_dict adopts the tensors, and a fit that fails must
+        # leave the fitted model's state as it was.
+        optimiser.load_state_dict(copy.deepcopy(optimizer_state))
         for group in optimiser.param_groups:
             group["lr"] = learning_rate
     return module, optimiser

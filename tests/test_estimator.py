@@ -392,16 +392,40 @@ def test_score_is_a_monte_carlo_elbo(fitted, digits):
 
 
 def test_predict_pose_reads_the_encoders_pose_in_named_units(digits, tiny_params):
-    from skmcevae.groups import pose_in_units
     X = digits[0]
     model = MCEVAE(**dict(tiny_params, group="SE2")).fit(X)
     pose = model.predict_pose(X)
     assert pose.shape == (60, 3) and model.pose_names_ == ("angle_deg", "shift_x_px",
                                                            "shift_y_px")
-    tau = model.transform(X)[:, -3:]
-    np.testing.assert_allclose(pose, pose_in_units(tau, "SE2", (1, 8, 8)), rtol=1e-6,
-                               atol=1e-6)
     assert np.all(np.abs(pose[:, 0]) <= 180)
+    flat = MCEVAE(**dict(tiny_params, group=None)).fit(X)
+    assert flat.predict_pose(X).shape == (60, 0) and flat.pose_names_ == ()
+
+
+def test_without_the_graph_cluster_k_is_still_the_priors_component_k(digits,
+                                                                     tiny_params):
+    # The read-out is numbered after the encoder's weights, whose cluster k is the
+    # prior's component k that sample(cluster=k) and the prototypes draw from.
+    from itertools import permutations
+    X = digits[0]
+    for seed in (0, 1, 2):
+        model = MCEVAE(**dict(tiny_params, n_neighbors=0, random_state=seed)).fit(X)
+        x = torch.from_numpy(X.reshape(-1, 1, 8, 8))
+        with torch.no_grad():
+            w = model.module_.encode(x)["c_logits"].argmax(1).numpy()
+        agreement = {order: np.mean(np.array(order)[model.labels_] == w)
+                     for order in permutations(range(3))}
+        assert agreement[(0, 1, 2)] == max(agreement.values())
+
+
+def test_a_failed_warm_start_leaves_the_optimiser_state_alone(digits, tiny_params):
+    model = MCEVAE(**dict(tiny_params, warm_start=True, max_epochs=1)).fit(digits[0])
+    before = copy.deepcopy(model._optimizer_state)
+    with pytest.raises(FloatingPointError):
+        model.set_params(learning_rate=1e6, max_epochs=3).fit(digits[0])
+    for key, state in before["state"].items():
+        for name, value in state.items():
+            torch.testing.assert_close(model._optimizer_state["state"][key][name], value)
 
 
 def test_an_unlearned_pose_warns(digits, tiny_params):
