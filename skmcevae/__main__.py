@@ -29,6 +29,10 @@ PICTURES = {
 }
 
 
+EPOCHS_HELP = ("training epochs (default: the estimator's 'auto', 20 epochs or enough "
+               "for 1,000 optimiser steps)")
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="python -m skmcevae",
                                      description=f"skmcevae {__version__}")
@@ -46,9 +50,7 @@ def _parser():
     demo.add_argument("--group", choices=("SO2", "SE2", "SIM2"), default="SO2",
                       help="poses applied to the data and factored out by the model "
                            "(default SO2: rotations in [-90, 90] degrees)")
-    demo.add_argument("--epochs", type=int, default=None,
-                      help="training epochs (default: the estimator's 'auto', 20 epochs or "
-                           "enough for 1,000 optimiser steps)")
+    demo.add_argument("--epochs", type=int, default=None, help=EPOCHS_HELP)
     demo.add_argument("--seed", type=int, default=0, help="data and model seed")
     demo.add_argument("--output-dir", default="skmcevae-demo",
                       help="folder for the pictures (default ./skmcevae-demo)")
@@ -86,9 +88,7 @@ def _add_cluster_parser(commands):
                          default="bernoulli",
                          help="bernoulli (default) for pixels in [0, 1]; gaussian for "
                               "other values, scaled to about unit range")
-    cluster.add_argument("--epochs", type=int, default=None,
-                         help="training epochs (default: the estimator's 'auto', 20 epochs or "
-                           "enough for 1,000 optimiser steps)")
+    cluster.add_argument("--epochs", type=int, default=None, help=EPOCHS_HELP)
     cluster.add_argument("--seed", type=int, default=0, help="model seed (default 0)")
     cluster.add_argument("--out", required=True, metavar="DIR",
                          help="folder for clusters.csv, model.joblib and the pictures")
