@@ -324,6 +324,8 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         """Neighbours and graph clusters; on a warm start the clusters are renumbered
         to agree with the previous fit's, so that cluster k keeps its meaning."""
         config = module.config
+        if self.n_neighbors and len(rows) > 1:
+            progress.stage(f"neighbour graph: searching {len(rows)} images ...")
         start = time.perf_counter()
         neighbors, labels = neighbor_graph(
             images, rows, self.n_neighbors, config.n_clusters, config.group,

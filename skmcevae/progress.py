@@ -67,10 +67,11 @@ class FitProgress:
                         f"{_duration(elapsed)} left ~{_duration(left)}")
         self.epoch += 1
 
-    def stage(self, text, seconds):
-        """A step before training (the neighbour search), with the time it took."""
+    def stage(self, text, seconds=None):
+        """A step before training (the neighbour search): when it starts, and when it
+        ends with the time it took."""
         if self.verbose:
-            self._write(f"{text} ({_duration(seconds)})")
+            self._write(text if seconds is None else f"{text} ({_duration(seconds)})")
 
     def _write(self, text, end="\n"):
         # A bar is overwritten in place: return to the line start, pad over it.

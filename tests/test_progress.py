@@ -19,7 +19,8 @@ def test_verbose_0_prints_nothing(digits, tiny_params, capsys):
 def test_verbose_1_prints_every_term_and_the_time_left_per_epoch(digits, tiny_params,
                                                                   capsys):
     model = MCEVAE(**dict(tiny_params, max_epochs=3, verbose=1)).fit(digits[0])
-    graph, *lines = capsys.readouterr().out.splitlines()
+    searching, graph, *lines = capsys.readouterr().out.splitlines()
+    assert searching == "neighbour graph: searching 60 images ..."
     assert re.fullmatch(r"neighbour graph: 7 pose-invariant neighbours of 60 images, 3 "
                         r"clusters \(\d+\.\ds\)", graph)
     assert len(lines) == 3 and "\r" not in "".join(lines)
@@ -47,7 +48,7 @@ def test_verbose_2_draws_no_bar_into_a_log(digits, tiny_params, capsys):
     MCEVAE(**dict(tiny_params, max_epochs=2, verbose=2)).fit(digits[0])
     out = capsys.readouterr().out
     assert "\r" not in out and "batches" not in out
-    assert [line.split()[1] for line in out.splitlines()[1:]] == ["1/2", "2/2"]
+    assert [line.split()[1] for line in out.splitlines()[2:]] == ["1/2", "2/2"]
 
 
 def test_warm_start_numbers_epochs_on(digits, tiny_params, capsys):
