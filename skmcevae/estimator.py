@@ -27,8 +27,7 @@ from .model import MCEVAEModule
 from .progress import FitProgress
 from .readout import cluster_proba, fit_readout, match_order, turn_angles
 from .threads import fit_threads, torch_threads
-from .training import (build, resolve_epochs, split_validation,
-                       start_at_mean_image, train)
+from .training import build, resolve_epochs, split_validation, train
 from .validation import (check_column_names, check_feature_names, check_fit_data,
                          check_params, check_predict_data, column_names)
 
@@ -279,8 +278,6 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
                 module, optimiser = build(model_config, device, self.learning_rate,
                                           previous["module"], previous["optimizer"])
                 rows, held_out = split_validation(len(images), self.validation_fraction)
-                if previous["module"] is None:
-                    start_at_mean_image(module, images, rows)
                 epochs = resolve_epochs(self.max_epochs, len(rows), self.batch_size)
                 progress = FitProgress(self.verbose, len(previous["history"]), epochs,
                                        -(-len(rows) // self.batch_size))

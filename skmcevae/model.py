@@ -146,12 +146,6 @@ class InvariantDecoder(nn.Module):
     def forward(self, code):
         return self.net(code).view(-1, *self.image_shape)  # (B, C*H*W) -> (B, C, H, W)
 
-    @torch.no_grad()
-    def start_at(self, image):
-        """Make the output start near ``image`` (C, H, W), in the output's units (the
-        logits of a Bernoulli mean, or the mean itself): the output layer's bias."""
-        self.net[-1].bias.copy_(image.flatten().to(self.net[-1].bias))
-
 
 class ClusterPrior(nn.Module):
     """The prior of the codes given the cluster y (uniform over K): diagonal Gaussians

@@ -77,17 +77,6 @@ def resolve_epochs(max_epochs, n_rows, batch_size):
     return max(AUTO_MIN_EPOCHS, -(-AUTO_STEPS // steps_per_epoch))
 
 
-def start_at_mean_image(module, images, rows, n_sample=1000):
-    """Start the decoder's output at the mean training image (of up to ``n_sample``
-    evenly spread rows). From 0.5 per pixel, a short fit reconstructed worse than
-    the mean image itself."""
-    pick = rows[np.linspace(0, len(rows) - 1, min(n_sample, len(rows))).astype(int)]
-    mean = torch.from_numpy(np.asarray(images[pick], dtype=np.float64).mean(0))
-    if module.config.likelihood == "bernoulli":
-        mean = torch.logit(mean.clamp(1e-3, 1 - 1e-3))
-    module.decoder.start_at(mean)
-
-
 def split_validation(n_images, fraction):
     """Sorted indices of the training and the held-out images (None without early
     stopping), drawn from torch's random state.

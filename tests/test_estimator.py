@@ -141,7 +141,7 @@ def test_training_improves_the_elbo_and_reconstruction():
                   random_state=0, invariance=None)
     untrained = MCEVAE(**dict(params, max_epochs=0)).fit(X)
     trained = MCEVAE(**dict(params, max_epochs=20)).fit(X)
-    assert trained.score(X) > untrained.score(X) + 1  # untrained: the mean image
+    assert trained.score(X) > untrained.score(X) + 5
     assert trained.history_[-1]["loss"] < trained.history_[0]["loss"]
     rebuilt = trained.inverse_transform(trained.transform(X))
     error = np.mean((rebuilt - X) ** 2)
@@ -388,7 +388,7 @@ def test_score_is_a_monte_carlo_elbo(fitted, digits):
     # Evaluated at the means instead, the reconstruction term is not a bound: it is
     # what score used to report, and it differs.
     at_means = -sum(terms.values()).numpy()
-    assert np.abs(at_means - expected).mean() > 2 * spread.mean()
+    assert np.abs(at_means - expected).mean() > 5 * spread.mean()
 
 
 def test_predict_pose_reads_the_encoders_pose_in_named_units(digits, tiny_params):
