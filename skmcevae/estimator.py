@@ -21,11 +21,12 @@ from .config import architecture_changes, configs
 from .generative import GenerativeMixin
 from .graph import neighbor_graph
 from .groups import GROUP_PARAM_NAMES, POSE_NAMES
-from .inference import (cuda_devices, encode, loadable_device, module_device,
-                        resolve_device, to_cpu)
+from .inference import (angle_spread, cuda_devices, encode, loadable_device,
+                        module_device, resolve_device, to_cpu)
 from .model import MCEVAEModule
 from .progress import FitProgress
-from .readout import cluster_proba, fit_readout, match_order, turn_angles
+from .readout import (cluster_proba, fit_readout, match_order,
+                      reference_clusters, turn_angles)
 from .threads import fit_threads, torch_threads
 from .training import build, resolve_epochs, split_validation, train
 from .validation import (check_column_names, check_feature_names, check_fit_data,
@@ -289,8 +290,8 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
                     n_iter_no_change=self.n_iter_no_change,
                     neighbors=neighbors if self.invariance == "unsupervised" else None,
                     graph_labels=graph_labels, progress=progress)
-            reference = _reference(graph_labels, rows, previous["labels"],
-                                   module, images)
+            reference = reference_clusters(module, images, rows, graph_labels,
+                                           previous["labels"])
             readout = fit_readout(module, images, self.assign_by, seed, reference)
             labels = cluster_proba(module, readout, images,
                                    self._turn_angles(module)).argmax(1)
@@ -371,10 +372,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         config = self.module_.config
         if config.group is None or not self.rotation_range:
             return
-        sample = images[:: max(1, len(images) // 1000)]  # at most about 1,000 images
-        tau, = encode(self.module_, sample, ("tau_mean",))
-        resultant = np.hypot(np.cos(tau[:, 0]).mean(), np.sin(tau[:, 0]).mean())
-        spread = np.degrees(np.sqrt(max(-2 * np.log(np.clip(resultant, 1e-12, 1)), 0)))
+        spread = angle_spread(self.module_, images)
         if spread < MIN_POSE_SPREAD:
             warnings.warn(f"The pose has hardly been learned: its angle varies by "
                           f"{spread:.1f} degrees over the training images. Train longer "
@@ -528,18 +526,3 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.positive_only = self.likelihood == "bernoulli"
         tags.transformer_tags.preserves_dtype = ["float32"]  # codes are float32
         return tags
-
-
-
-def _reference(graph_labels, rows, previous_labels, module, images):
-    """The clusters the read-out is numbered after (-1 where unknown): the graph's
-    on the training rows, else a warm start's previous clusters, else the encoder's
-    weights w, whose cluster k is the prior's component k."""
-    if graph_labels is None:
-        if previous_labels is not None:
-            return previous_labels
-        logits, = encode(module, images, ("c_logits",))
-        return logits.argmax(1)
-    reference = np.full(len(graph_labels), -1, dtype=np.int64)
-    reference[rows] = graph_labels[rows]
-    return reference

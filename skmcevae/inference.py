@@ -80,6 +80,14 @@ def undo_encoder_pose(module, images):
     return apply_in_batches(module, images, undo)
 
 
+def angle_spread(module, images, n_sample=1000):
+    """Circular spread, in degrees, of the encoder's angle over (up to ``n_sample``
+    evenly spread of) the images: near 0 when the pose was not learned."""
+    tau, = encode(module, images[:: max(1, len(images) // n_sample)], ("tau_mean",))
+    resultant = np.hypot(np.cos(tau[:, 0]).mean(), np.sin(tau[:, 0]).mean())
+    return float(np.degrees(np.sqrt(max(-2 * np.log(np.clip(resultant, 1e-12, 1)), 0))))
+
+
 def head_size(config, key):
     """Columns of the posterior head ``key`` for a module built from ``config``."""
     return {"c_mean": config.n_clusters, "c_logits": config.n_clusters,

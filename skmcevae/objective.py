@@ -56,13 +56,14 @@ def elbo_terms(module, x, sample=True, config=None):
 def kl_terms(module, post):
     """The KL terms (B,) of the posteriors ``post`` against the module's prior: z_c
     and z given the cluster (:class:`~skmcevae.model.ClusterPrior`), tau N(0, I)."""
-    prior = module.prior
+    mean, variance = module.prior.moments()  # (K, K + d): z_c's columns, then z's
+    logvar, k = variance.log(), module.config.n_clusters
     return {
         "kl_z": kl_given_cluster(post["z_mean"], post["z_logvar"], post["c_logits"],
-                                 prior.z_mean, prior.z_logvar),
+                                 mean[:, k:], logvar[:, k:]),
         "kl_tau": kl_standard_normal(post["tau_mean"], post["tau_logvar"]),
         "kl_c": kl_mixture(post["c_mean"], post["c_logvar"], post["c_logits"],
-                           prior.c_mean, prior.c_logvar),
+                           mean[:, :k], logvar[:, :k]),
     }
 
 

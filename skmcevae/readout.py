@@ -99,6 +99,20 @@ def fit_readout(module, images, assign_by, seed, reference=None):
     return readout.reordered(match_order(own, reference[known], k))
 
 
+def reference_clusters(module, images, rows, graph_labels=None, previous_labels=None):
+    """The clusters a read-out is numbered after (-1 where unknown): the graph's on the
+    training ``rows``, else a warm start's previous clusters, else the encoder's
+    weights w, whose cluster k is the prior's component k."""
+    if graph_labels is None:
+        if previous_labels is not None:
+            return previous_labels
+        logits, = encode(module, images, ("c_logits",))
+        return logits.argmax(1)
+    reference = np.full(len(graph_labels), -1, dtype=np.int64)
+    reference[rows] = graph_labels[rows]
+    return reference
+
+
 def match_order(labels, reference, n_clusters):
     """The renumbering ``order`` (new cluster j is old cluster ``order[j]``) under
     which ``labels`` agree best with ``reference`` (Hungarian matching)."""
