@@ -31,3 +31,16 @@ def write_report(report, output, default_name):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report)
     print(f"written to {path}")
+
+
+def experiment_parser(doc, models=None):
+    """Arguments shared by the experiments: the data sets, seeds and images, and with
+    ``models`` (a help text) the folders of saved models to read."""
+    import argparse
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if models is not None:
+        parser.add_argument("models", nargs="+", help=models)
+    parser.add_argument("--datasets", nargs="+", default=["so2"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--n-samples", type=int, default=5000)
+    return parser

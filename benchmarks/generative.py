@@ -10,6 +10,11 @@ the clustering benchmark) and reports:
 - acc, nmi: clustering accuracy and NMI against the true digits;
 - fidelity: the fraction of ``sample(n, cluster=k)`` that ``predict`` puts in k, over
   all k (chance is 1/K): do samples of cluster k show cluster k?
+- judged: the same question asked of a judge independent of the model: a supervised
+  classifier (an RBF support-vector machine on the pixels, trained on the true
+  classes of 4,000 training images in their own poses) must give each sample of
+  cluster k the class most common among the images ``predict`` puts in k; judge_acc
+  is that classifier's accuracy on the other images, its own ceiling;
 - style_min, style_max: the smallest and largest spread (std over the training
   images) of a style dimension's posterior mean; near 0 means a collapsed dimension;
 - recon: squared error of ``inverse_transform(transform(X))`` over that of the mean
@@ -31,7 +36,9 @@ Writes benchmarks/results/generative[-quick].md.
 
 import argparse
 import math
+from pathlib import Path
 
+import joblib
 import numpy as np
 import torch
 from sklearn.metrics import normalized_mutual_info_score
@@ -43,8 +50,8 @@ from skmcevae.datasets import make_glyphs, random_poses
 from skmcevae.groups import exp_map
 from skmcevae.metrics import clustering_accuracy
 
-from clustering import (DATASETS, angle_error, canonical_stability, make_data,
-                        model_group, regroup_poses)
+from clustering import (DATASETS, _params, angle_error, canonical_stability,
+                        make_data, model_group, regroup_poses)
 
 # Synthetic glyphs (skmcevae.datasets.make_glyphs): 3,000 images of 6 shapes turned
 # over the full circle, shifted by up to 10% and scaled by up to e^0.2.
@@ -53,7 +60,7 @@ GLYPHS = dict(n_classes=6, group="SIM2", rotation_range=180.0, translation_range
 from common import header, write_report
 
 NO_POSE = dict(group=None, invariance=None, n_neighbors=0)
-COLUMNS = ("acc", "nmi", "fidelity", "style_min", "style_max", "recon", "elbo",
+COLUMNS = ("acc", "nmi", "fidelity", "judged", "judge_acc", "style_min", "style_max", "recon", "elbo",
            "recon_vae", "elbo_vae", "pose_err", "equiv_err", "shift_r2", "canon_stab")
 
 
@@ -63,6 +70,31 @@ def sample_fidelity(model, n_per_cluster, seed):
     hits = [np.mean(model.predict(model.sample(n_per_cluster, cluster=c,
                                                random_state=seed + c)[0]) == c)
             for c in range(k)]
+    return float(np.mean(hits))
+
+
+def judge(X, y):
+    """An RBF support-vector classifier of the true classes, trained on 4,000 of the
+    images (or 80%) in their own poses, and its accuracy on the others."""
+    from sklearn.svm import SVC
+    n_train = min(4000, int(0.8 * len(X)))
+    classifier = SVC(gamma="scale").fit(X[:n_train], y[:n_train])
+    return classifier, float(classifier.score(X[n_train:], y[n_train:]))
+
+
+def judged_fidelity(model, classifier, labels, y, n_per_cluster, seed):
+    """Fraction of the samples of each cluster k that the judge gives the class most
+    common in k."""
+    k = model.module_.config.n_clusters
+    hits = []
+    for c in range(k):
+        if not np.any(labels == c):
+            hits.append(0.0)
+            continue
+        majority = np.bincount(y[labels == c]).argmax()
+        images = model.sample(n_per_cluster, cluster=c, random_state=seed + c)[0]
+        hits.append(np.mean(classifier.predict(images.reshape(n_per_cluster, -1))
+                            == majority))
     return float(np.mean(hits))
 
 
@@ -131,13 +163,20 @@ def shift_r2(shift, true_shift, labels):
     return float(1 - residual / ((true_shift - true_shift.mean(0)) ** 2).sum())
 
 
-def evaluate(name, seed, n_samples, epochs, baseline, n_per_cluster):
+def evaluate(name, seed, n_samples, epochs, baseline, n_per_cluster, params=None,
+             save_dir=None):
     extra = {} if epochs is None else {"max_epochs": epochs}
-    X, y, poses, model = data_and_model(name, seed, n_samples, extra)
+    X, y, poses, model = data_and_model(name, seed, n_samples, {**extra, **(params or {})})
     labels = model.fit_predict(X)
+    if save_dir is not None:
+        Path(save_dir).mkdir(parents=True, exist_ok=True)
+        joblib.dump(model, Path(save_dir) / f"{name}-seed{seed}.joblib")
+    classifier, judge_acc = judge(X, y)
     row = {"acc": clustering_accuracy(y, labels),
            "nmi": normalized_mutual_info_score(y, labels),
            "fidelity": sample_fidelity(model, n_per_cluster, seed),
+           "judged": judged_fidelity(model, classifier, labels, y, n_per_cluster, seed),
+           "judge_acc": judge_acc,
            "recon": reconstruction_ratio(model, X), "elbo": model.score(X)}
     row["style_min"], row["style_max"] = style_spread(model, X)
     row.update(pose_figures(model, X, poses, labels, seed))
@@ -173,6 +212,11 @@ def main(argv=None):
                         help="samples drawn per cluster for the fidelity")
     parser.add_argument("--baseline", action="store_true",
                         help="also fit the no-pose VAE of the same latent size")
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="MCEVAE parameters other than the defaults, values as "
+                             "Python literals")
+    parser.add_argument("--save-models", default=None, metavar="DIR",
+                        help="write each fitted MCEVAE to DIR/<data>-seed<N>.joblib")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--quick", action="store_true",
                         help="1 seed, 300 images, 2 epochs, so2 only")
@@ -186,13 +230,14 @@ def main(argv=None):
     for name in args.datasets:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             row = evaluate(name, seed, args.n_samples, args.epochs, args.baseline,
-                           args.per_cluster)
+                           args.per_cluster, _params(args.set), args.save_models)
             results.setdefault(name, []).append(row)
             print(f"{name} seed={seed} " + " ".join(f"{k}={v:.3f}" for k, v in row.items()),
                   flush=True)
     report = header("Generative benchmark", "generative.py", argv, [
         f"- seeds: {args.seeds} from {args.first_seed}; images: {args.n_samples}; "
-        f"epochs: {args.epochs or 'default'}; mean ± std over seeds",
+        f"epochs: {args.epochs or 'default'}; mean ± std over seeds; MCEVAE "
+        f"parameters other than the defaults: {_params(args.set) or 'none'}",
         "- fidelity: fraction of sample(n, cluster=k) that predict puts in k; recon: "
         "squared error of inverse_transform(transform(X)) over the mean image's; "
         "elbo: score(X) in nats; *_vae: the no-pose VAE of the same latent size"])

@@ -25,7 +25,7 @@ from .inference import (angle_spread, cuda_devices, encode, loadable_device,
                         module_device, resolve_device, to_cpu)
 from .model import MCEVAEModule
 from .progress import FitProgress
-from .readout import (cluster_proba, fit_readout, match_order,
+from .readout import (cluster_proba, fit_prior_to_clusters, fit_readout, match_order,
                       reference_clusters, turn_angles)
 from .threads import fit_threads, torch_threads
 from .training import build, resolve_epochs, split_validation, train
@@ -109,6 +109,9 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         squared distances gives ``predict_proba``), or the encoder's weights w.
     hidden_size : int, default=512
         Width of the hidden layers of the z_c and z heads.
+    decoder : {"dense", "conv"}, default="dense"
+        The decoder of the canonical image: the authors' gated dense layers, or
+        transposed convolutions up from a quarter of the resolution.
     max_epochs : int or "auto", default="auto"
         Passes over the data. "auto" trains 20 epochs, or more on small data sets:
         enough for 1,000 optimiser steps (600 images: 167 epochs), since 120 steps
@@ -212,7 +215,8 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
                  n_landmarks=10000, graph_weight=10.0, pose_weight=10.0,
                  test_rotations=1,
                  cluster_temperature=0.2,
-                 assign_by="mixture", hidden_size=512, max_epochs="auto", batch_size=100,
+                 assign_by="mixture", hidden_size=512, decoder="dense",
+                 max_epochs="auto", batch_size=100,
                  learning_rate=1e-3, beta=1.0,
                  validation_fraction=None, n_iter_no_change=5, device="auto",
                  n_threads=None,
@@ -236,6 +240,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         self.cluster_temperature = cluster_temperature
         self.assign_by = assign_by
         self.hidden_size = hidden_size
+        self.decoder = decoder
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -293,8 +298,9 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
             reference = reference_clusters(module, images, rows, graph_labels,
                                            previous["labels"])
             readout = fit_readout(module, images, self.assign_by, seed, reference)
-            labels = cluster_proba(module, readout, images,
-                                   self._turn_angles(module)).argmax(1)
+            proba = cluster_proba(module, readout, images, self._turn_angles(module))
+            fit_prior_to_clusters(module, images, proba)
+            labels = proba.argmax(1)
         self._set_fitted(module, optimiser, readout, labels, previous["history"] + history,
                          layout, X, n_threads)
         self._warn_if_pose_unlearned(images)

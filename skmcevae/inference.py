@@ -90,8 +90,9 @@ def angle_spread(module, images, n_sample=1000):
 
 def head_size(config, key):
     """Columns of the posterior head ``key`` for a module built from ``config``."""
-    return {"c_mean": config.n_clusters, "c_logits": config.n_clusters,
-            "z_mean": config.latent_dim, "tau_mean": GROUP_DIMS[config.group]}[key]
+    sizes = {"c": config.n_clusters, "z": config.latent_dim,
+             "tau": GROUP_DIMS[config.group]}
+    return sizes[key.rsplit("_", 1)[0]]  # "c_mean", "c_logvar", "c_logits" -> "c"
 
 
 def module_device(module):

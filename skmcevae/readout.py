@@ -99,6 +99,29 @@ def fit_readout(module, images, assign_by, seed, reference=None):
     return readout.reordered(match_order(own, reference[known], k))
 
 
+def fit_prior_to_clusters(module, images, proba):
+    """Set the module's prior to the moments of the posteriors of ``images`` weighted
+    by their cluster probabilities ``proba`` (n, K), the read-out's: the M-step of
+    the prior for the clusters that ``predict`` gives.
+
+    During training the prior follows the encoder's weights w, while ``predict`` reads
+    a mixture fitted afterwards; the two disagree on some images (on rotated MNIST a
+    mixture re-split two merged digits that w kept merged). After this step cluster
+    k of ``predict``, of ``sample(cluster=k)``, of the prototypes and of the ELBO is
+    one cluster.
+    """
+    c_mean, c_logvar, z_mean, z_logvar = encode(
+        module, images, ("c_mean", "c_logvar", "z_mean", "z_logvar"))
+    prior = module.prior
+    device = prior.weight.device
+
+    def tensor(*parts):
+        return torch.from_numpy(np.concatenate(parts, axis=1)).to(device, torch.float32)
+    prior.update(torch.from_numpy(proba).to(device, torch.float32),
+                 tensor(c_mean, z_mean), tensor(np.exp(c_logvar), np.exp(z_logvar)),
+                 momentum=1.0)
+
+
 def reference_clusters(module, images, rows, graph_labels=None, previous_labels=None):
     """The clusters a read-out is numbered after (-1 where unknown): the graph's on the
     training ``rows``, else a warm start's previous clusters, else the encoder's

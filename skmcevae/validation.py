@@ -160,6 +160,7 @@ def check_params(est):
     _check_option(est, "invariance", ("unsupervised", "supervised", None))
     _check_option(est, "likelihood", ("bernoulli", "gaussian"))
     _check_option(est, "assign_by", ("mixture", "centroids", "weights"))
+    _check_option(est, "decoder", ("dense", "conv"))
     if not isinstance(est.device, (str, torch.device)):
         raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', "
                         f"got {est.device!r}.")

@@ -437,3 +437,16 @@ def test_an_unlearned_pose_warns(digits, tiny_params):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         MCEVAE(**dict(tiny_params, group=None, max_epochs=0)).fit(X)
+
+
+def test_the_prior_is_fitted_to_the_clusters_that_predict_gives(fitted, digits):
+    # Component k of the prior (what sample(cluster=k) draws from) is the mean of the
+    # codes weighted by predict_proba's column k, not the running mean of training,
+    # which follows the encoder's weights w.
+    X = digits[0]
+    k, d = fitted.n_clusters, fitted.latent_dim
+    proba = fitted.predict_proba(X)
+    codes = np.asarray(fitted.transform(X))[:, :k + d]  # posterior means of [z_c, z]
+    expected = proba.T @ codes / proba.sum(0)[:, None]
+    mean, _ = fitted.module_.prior.moments()
+    np.testing.assert_allclose(mean.detach().numpy(), expected, rtol=1e-3, atol=1e-3)
