@@ -89,11 +89,12 @@ def train_setup(images, mode, device, mixed_precision):
     config = replace(config, loop_copies=looped)
     canonical = images if invariance == "supervised" else None
     start = time.perf_counter()
-    neighbors, graph_labels = neighbor_graph(
+    neighbors, graph_labels, angles = neighbor_graph(
         images, np.arange(len(images)), params["n_neighbors"], model_config.n_clusters,
         model_config.group, model_config.rotation_range, params["n_landmarks"],
         device=device)
-    extras = {"neighbors": neighbors, "graph_labels": graph_labels}
+    extras = {"neighbors": neighbors, "neighbor_angles": angles,
+              "graph_labels": graph_labels}
     return module, config, canonical, extras, time.perf_counter() - start
 
 

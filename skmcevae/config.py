@@ -44,6 +44,7 @@ def configs(params, image_shape):
                       consistency_weight=params["consistency_weight"],
                       graph_weight=params["graph_weight"],
                       pose_weight=params["pose_weight"],
+                      neighbor_pose_weight=params["neighbor_pose_weight"],
                       mixed_precision=params["mixed_precision"])
     return model, loss
 

@@ -21,8 +21,8 @@ from .config import architecture_changes, configs
 from .generative import GenerativeMixin
 from .graph import neighbor_graph
 from .groups import GROUP_PARAM_NAMES, POSE_NAMES
-from .inference import (angle_spread, cuda_devices, encode, loadable_device,
-                        module_device, resolve_device, to_cpu)
+from .inference import (angle_spread, cuda_devices, encode, fit_display_pose,
+                        loadable_device, module_device, resolve_device, to_cpu)
 from .model import MCEVAEModule
 from .progress import FitProgress
 from .readout import (cluster_proba, fit_prior_to_clusters, fit_readout, match_order,
@@ -93,6 +93,11 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         must be the image's pose turned (``exp(tau(g.x)) = exp(tau(x)) g``), on the
         whole circle when ``rotation_range=180``. 0 turns it off (the pose is then
         learned from the reconstruction alone).
+    neighbor_pose_weight : float, default=0.0
+        Weight of the same equivariance between an image and each pose-invariant
+        neighbour, at the angle at which the neighbour search matched them: unlike a
+        turned copy, a neighbour is another object of the cluster, so the term ties
+        the canonical pose of a cluster's objects together.
     test_rotations : int, default=1
         ``predict_proba`` averages the probabilities of this many copies turned
         evenly over [-rotation_range, rotation_range]: steadier under rotation (0.91
@@ -111,7 +116,12 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         Width of the hidden layers of the z_c and z heads.
     decoder : {"dense", "conv"}, default="dense"
         The decoder of the canonical image: the authors' gated dense layers, or
-        transposed convolutions up from a quarter of the resolution.
+        transposed convolutions up from a quarter of the resolution. On rotated
+        MNIST (3 seeds) "conv" reconstructed better (0.40 of the mean image's error
+        against 0.44) with a better ELBO (-152.7 against -157.4 nats) and samples
+        that ``predict`` puts in their cluster a little more often (0.81 against
+        0.78), at the same clustering (accuracy 0.78 against 0.80, NMI 0.77
+        against 0.76) and 1.5 times the fit time.
     max_epochs : int or "auto", default="auto"
         Passes over the data. "auto" trains 20 epochs, or more on small data sets:
         enough for 1,000 optimiser steps (600 images: 167 epochs), since 120 steps
@@ -213,7 +223,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
                  scale_range=0.2, consistency_weight=10.0, n_neighbors=7,
                  n_landmarks=10000, graph_weight=10.0, pose_weight=10.0,
-                 test_rotations=1,
+                 neighbor_pose_weight=0.0, test_rotations=1,
                  cluster_temperature=0.2,
                  assign_by="mixture", hidden_size=512, decoder="dense",
                  max_epochs="auto", batch_size=100,
@@ -236,6 +246,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_landmarks = n_landmarks
         self.graph_weight = graph_weight
         self.pose_weight = pose_weight
+        self.neighbor_pose_weight = neighbor_pose_weight
         self.test_rotations = test_rotations
         self.cluster_temperature = cluster_temperature
         self.assign_by = assign_by
@@ -287,19 +298,22 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
                 epochs = resolve_epochs(self.max_epochs, len(rows), self.batch_size)
                 progress = FitProgress(self.verbose, len(previous["history"]), epochs,
                                        -(-len(rows) // self.batch_size))
-                neighbors, graph_labels = self._graph(images, rows, module,
-                                                      previous["labels"], progress)
+                neighbors, graph_labels, angles = self._graph(
+                    images, rows, module, previous["labels"], progress)
+                pairs = self.invariance == "unsupervised"
                 history = train(
                     module, optimiser, (images, canonical), rows, loss_config,
                     max_epochs=epochs, batch_size=self.batch_size, held_out=held_out,
                     n_iter_no_change=self.n_iter_no_change,
-                    neighbors=neighbors if self.invariance == "unsupervised" else None,
+                    neighbors=neighbors if pairs else None,
+                    neighbor_angles=angles if pairs else None,
                     graph_labels=graph_labels, progress=progress)
             reference = reference_clusters(module, images, rows, graph_labels,
                                            previous["labels"])
             readout = fit_readout(module, images, self.assign_by, seed, reference)
             proba = cluster_proba(module, readout, images, self._turn_angles(module))
             fit_prior_to_clusters(module, images, proba)
+            fit_display_pose(module, images)
             labels = proba.argmax(1)
         self._set_fitted(module, optimiser, readout, labels, previous["history"] + history,
                          layout, X, n_threads)
@@ -325,13 +339,14 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
                 "history": list(self.history_), "labels": labels}
 
     def _graph(self, images, rows, module, previous_labels, progress):
-        """Neighbours and graph clusters; on a warm start the clusters are renumbered
-        to agree with the previous fit's, so that cluster k keeps its meaning."""
+        """Neighbours, graph clusters and the angles at which the neighbours matched;
+        on a warm start the clusters are renumbered to agree with the previous fit's,
+        so that cluster k keeps its meaning."""
         config = module.config
         if self.n_neighbors and len(rows) > 1:
             progress.stage(f"neighbour graph: searching {len(rows)} images ...")
         start = time.perf_counter()
-        neighbors, labels = neighbor_graph(
+        neighbors, labels, angles = neighbor_graph(
             images, rows, self.n_neighbors, config.n_clusters, config.group,
             config.rotation_range, self.n_landmarks, cluster=bool(self.graph_weight),
             device=module_device(module))
@@ -344,7 +359,7 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
             order = match_order(labels[rows], previous_labels[rows], config.n_clusters)
             renamed = np.argsort(order)  # old cluster order[j] -> j
             labels[rows] = renamed[labels[rows]]
-        return neighbors, labels
+        return neighbors, labels, angles
 
     def _set_fitted(self, module, optimiser, readout, labels, history, layout, X,
                     n_threads):

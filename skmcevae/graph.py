@@ -125,7 +125,8 @@ def _principal_axes(images, group, device, n_fit=10000):
 
 
 def pose_invariant_neighbors(images, n_neighbors, group="SO2",
-                             rotation_range=math.pi / 2, device="cpu", candidates=None):
+                             rotation_range=math.pi / 2, device="cpu", candidates=None,
+                             return_angles=False):
     """Indices of each image's nearest neighbours under the poses of ``group``.
 
     Parameters
@@ -143,11 +144,17 @@ def pose_invariant_neighbors(images, n_neighbors, group="SO2",
         Sorted positions of the images that may be neighbours; all by default. The
         search costs time in proportion to n times the number of candidates, so a
         sample of candidates keeps it linear in n for large data.
+    return_angles : bool, default=False
+        Also return the angle of the grid at which each neighbour matched best.
 
     Returns
     -------
     neighbors : ndarray of shape (n, n_neighbors), int64
         Positions in ``images``, nearest first; an image is never its own neighbour.
+    angles : ndarray of shape (n, n_neighbors), float32
+        Only with ``return_angles``: the angle a (radians) for which the image,
+        normalised (centred, for SE2 and SIM2) and turned by a, best matched the
+        neighbour, normalised alike.
     """
     n = len(images)
     pool = np.arange(n) if candidates is None else np.asarray(candidates, dtype=np.int64)
@@ -162,26 +169,37 @@ def pose_invariant_neighbors(images, n_neighbors, group="SO2",
         # minimum per angle (this loop is bound by memory, not arithmetic).
         base = torch.cat([-2 * base, torch.ones_like(base[:, :1]),
                           (base ** 2).sum(1, keepdim=True)], dim=1).T.contiguous()
-        found = []
+        found, found_angles = [], []
         for part in _batches(n, max(1, _BLOCK_PAIRS // len(pool))):
             query = _prepared(images, part, group, device)
-            best = None
+            best, which = None, None
             # The queries are turned, not the candidates: on shifted digits (se2)
             # turning the candidates found neighbours as pure, yet trained clusters
             # 0.06 less accurate over five seeds (benchmarks/results/landmarks.md).
-            for angle in angles:
+            for step, angle in enumerate(angles):
                 q = (rotate(query, angle).flatten(1) - mean) @ axes  # (b, p)
                 q = torch.cat([q, (q ** 2).sum(1, keepdim=True), torch.ones_like(q[:, :1])],
                               dim=1)
                 if best is None:
                     best = q @ base
                     distance = torch.empty_like(best)
+                    if return_angles:
+                        which = torch.zeros_like(best, dtype=torch.int16)
                 else:
-                    torch.minimum(best, torch.mm(q, base, out=distance), out=best)
+                    torch.mm(q, base, out=distance)
+                    if return_angles:
+                        which.masked_fill_(distance < best, step)
+                    torch.minimum(best, distance, out=best)
             rows, columns = _self_pairs(np.arange(part.start, part.stop), pool)
             best[torch.from_numpy(rows), torch.from_numpy(columns)] = math.inf
-            found.append(best.topk(k, dim=1, largest=False).indices.cpu())
-    return pool[torch.cat(found).numpy()]
+            nearest = best.topk(k, dim=1, largest=False).indices
+            found.append(nearest.cpu())
+            if return_angles:
+                found_angles.append(which.gather(1, nearest).cpu())
+    neighbors = pool[torch.cat(found).numpy()]
+    if not return_angles:
+        return neighbors
+    return neighbors, angles[torch.cat(found_angles).numpy()].astype(np.float32)
 
 
 def _self_pairs(queries, pool):
@@ -281,21 +299,27 @@ def neighbor_graph(images, rows, n_neighbors, n_clusters, group, rotation_range,
         The graph's cluster of each training image, indexed like ``images``; None
         when off. The random choices (landmarks, spectral seed) come from torch's
         random state, so a seeded fit repeats them.
+    angles : ndarray of shape (n, k) or None
+        The angle at which each neighbour matched (see
+        :func:`pose_invariant_neighbors`); None when neighbours are off.
     """
     if not n_neighbors or len(rows) < 2:
-        return None, None
+        return None, None, None
     subset = images if len(rows) == len(images) else Rows(images, rows)
     landmarks = _landmarks(len(rows), n_landmarks)
-    found = pose_invariant_neighbors(subset, n_neighbors, group, rotation_range, device,
-                                     candidates=landmarks)
+    found, found_angles = pose_invariant_neighbors(
+        subset, n_neighbors, group, rotation_range, device, candidates=landmarks,
+        return_angles=True)
     neighbors = np.zeros((len(images), found.shape[1]), dtype=np.int64)
     neighbors[rows] = rows[found]
+    angles = np.zeros(neighbors.shape, dtype=np.float32)
+    angles[rows] = found_angles
     if not cluster:
-        return neighbors, None
+        return neighbors, None, angles
     seed = int(torch.randint(2 ** 31 - 1, ()).item())
     labels = np.zeros(len(images), dtype=np.int64)
     labels[rows] = graph_clusters(found, n_clusters, seed, nodes=landmarks)
-    return neighbors, labels
+    return neighbors, labels, angles
 
 
 def _landmarks(n_rows, n_landmarks):

@@ -122,6 +122,18 @@ def exp_map(tau, group):
     return torch.cat([linear, shift], dim=-1)
 
 
+def upright_pose(shift, log_scale, group):
+    """The pose tau (B, d) of ``group`` without a turn whose map is
+    ``[exp(log_scale) I | shift]``: ``shift`` (B, 2), ``log_scale`` (B,)."""
+    zero = torch.zeros_like(log_scale).unsqueeze(1)
+    if group == "SE2":
+        return torch.cat([zero, shift], dim=1)
+    if group == "SIM2":
+        a, _ = _w_coefficients(zero[:, 0], log_scale)  # W(0, s) = a I
+        return torch.cat([zero, shift / a.unsqueeze(1), log_scale.unsqueeze(1)], dim=1)
+    return zero[:, :group_dim(group)]
+
+
 def rotation_matrix(angle):
     """Affine matrices of pure rotations by ``angle`` radians, ``(B,) -> (B, 2, 3)``."""
     return torch.cat([rotation(angle), angle.new_zeros(*angle.shape, 2, 1)], dim=-1)

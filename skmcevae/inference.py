@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import torch
 
-from .groups import GROUP_DIMS, exp_map, invert_affine, rotate, warp
+from .groups import GROUP_DIMS, exp_map, invert_affine, rotate, upright_pose, warp
 
 # Measured fastest on a 2-core CPU for 28x28 images (benchmarks/results/speed-cpu.md).
 INFERENCE_BATCH = 128
@@ -60,14 +60,38 @@ def encode_turned(module, images, key, angles):
 
 def decode(module, codes):
     """Images (n, C, H, W) decoded from codes ``[z_c, z, tau]`` (n, K + d + pose);
-    codes without the pose columns give the canonical images."""
+    codes without the pose columns give the canonical images, shown at the display
+    pose (:func:`fit_display_pose`)."""
     config = module.config
     k, d = config.n_clusters, config.latent_dim
 
     def images(c):
         canonical = module.decode_canonical(c[:, :k], c[:, k:k + d])
-        return module.render(canonical, c[:, k + d:]) if c.shape[1] > k + d else canonical
+        pose = c[:, k + d:] if c.shape[1] > k + d else module.display_pose(len(c))
+        return module.render(canonical, pose)
     return apply_in_batches(module, codes, images)
+
+
+def fit_display_pose(module, images):
+    """Set the pose at which canonical images are shown (samples, prototypes, the
+    plots' canonical pictures) to the mean shift and scale of the ``images``' poses,
+    with no turn.
+
+    Only the images' poses relative to each other are data; where the frame of the
+    canonical image sits is the model's choice. On SIM2 glyphs it chose a frame
+    half the images' size (a mean log-scale of -0.6 to -0.9), in which the canonical
+    image is a small glyph amid pixels that no image ever shows; shown at the
+    images' own mean size and position, a canonical image looks like the data.
+    """
+    group = module.config.group
+    if group not in ("SE2", "SIM2"):
+        return
+    tau, = encode(module, images, ("tau_mean",))
+    tau = torch.from_numpy(tau).double()
+    shift = exp_map(tau, group)[:, :, 2].mean(0, keepdim=True)  # (1, 2)
+    log_scale = tau[:, 3].mean().view(1) if group == "SIM2" else tau.new_zeros(1)
+    display = upright_pose(shift, log_scale, group)[0].float()
+    module.register_buffer("display", display.to(module.prior.weight.device))
 
 
 def undo_encoder_pose(module, images):

@@ -259,6 +259,8 @@ class MCEVAEModule(nn.Module):
         decoder = ConvDecoder if config.decoder == "conv" else InvariantDecoder
         self.decoder = decoder(k + d, config.decoder_hidden_size, config.image_shape)
         self.prior = ClusterPrior(k, d)
+        # The pose at which canonical images are shown (set after training; no turn).
+        self.register_buffer("display", torch.zeros(self.pose_dim))
         # Channels-last convolutions measured 1.2x faster to train and 2x faster to
         # encode on a 2-core CPU (benchmarks/results/speed-cpu.md).
         self.to(memory_format=torch.channels_last)
@@ -286,6 +288,14 @@ class MCEVAEModule(nn.Module):
             # A squeeze, not a clamp: saturated pixels keep their gradient.
             return PIXEL_EPS + (1 - 2 * PIXEL_EPS) * torch.sigmoid(out)
         return out
+
+    def display_pose(self, n):
+        """The display pose repeated for n images, (n, d): the training images' mean
+        shift and scale, no turn (zeros for modules saved before it existed)."""
+        display = getattr(self, "display", None)
+        if display is None:
+            display = torch.zeros(self.pose_dim, device=self.prior.weight.device)
+        return display.expand(n, -1)
 
     def render(self, canonical, tau):
         """Put the canonical image in the pose tau."""

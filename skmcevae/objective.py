@@ -9,13 +9,15 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .groups import compose, exp_map, poses_to_matrix, sample_poses, warp
+from .graph import pose_normalising_matrix
+from .groups import (compose, exp_map, invert_affine, poses_to_matrix, rotation_matrix,
+                     sample_poses, warp)
 from .losses import (code_distance, kl_given_cluster, kl_mixture, kl_standard_normal,
                      mutual_information, reconstruction_error)
 
 COPY_PASS = (128, 8192)  # images per no-grad pass over the copies: (CPU, CUDA)
 TERMS = ("loss", "reconstruction", "invariance", "kl_z", "kl_tau", "kl_c", "consistency",
-         "graph", "pose")
+         "graph", "pose", "neighbor_pose")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class LossConfig:
     graph_weight: float = 0.0
     # Weight of the pose's equivariance on a turned copy (pose_equivariance).
     pose_weight: float = 0.0
+    # Weight of the same between an image and its neighbour, at the angle at which
+    # the neighbour search matched them.
+    neighbor_pose_weight: float = 0.0
 
 
 def network_precision(x, config):
@@ -67,7 +72,8 @@ def kl_terms(module, post):
     }
 
 
-def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=None):
+def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=None,
+               neighbor_angle=None):
     """Scalar training loss and the batch means of its terms (0-d tensors).
 
     ``x_neighbor`` (B, C, H, W), one pose-invariant neighbour of each image, adds the
@@ -75,7 +81,10 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     of its neighbour (unsupervised invariance only). ``graph_labels`` (B,), the
     clusters of the neighbour graph, add the cross-entropy of the cluster weights
     against them, of each image and of one posed copy of it (the ``graph`` term).
-    The terms stay on the device, so a training step never waits for the host.
+    ``neighbor_angle`` (B,), the angle at which each neighbour matched its image in the
+    neighbour search, adds the pose's equivariance between the two
+    (``neighbor_pose``). The terms stay on the device, so a training step never waits
+    for the host.
     """
     out, terms = elbo_terms(module, x, config=config)
     # The graph term's turned copy (with gradient). For SO2 its poses are those of the
@@ -86,18 +95,20 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     if group == "SO2" and (graph_labels is not None or config.pose_weight):
         shared = turned_encoding(module, x, config)
     invariance = torch.zeros_like(terms["reconstruction"])
-    consistency = x.new_zeros(())
+    consistency, neighbor_pose = x.new_zeros(()), x.new_zeros(())
     if config.invariance == "supervised":
         invariance = reconstruction_error(out["canonical"], x_canonical,
                                           module.config.likelihood)
     elif config.invariance == "unsupervised":
         invariance, consistency = _unsupervised_invariance(module, x, out, config, shared)
         if x_neighbor is not None:
-            consistency = consistency + _neighbor_information(module, x_neighbor, out,
-                                                              config)
+            information, neighbor_pose = _neighbor_terms(module, x, x_neighbor, out,
+                                                         config, neighbor_angle)
+            consistency = consistency + information
     per_sample = (terms["reconstruction"] + invariance + terms["kl_c"]
                   + config.beta * (terms["kl_z"] + terms["kl_tau"]))
-    loss = per_sample.mean() - config.consistency_weight * consistency
+    loss = (per_sample.mean() - config.consistency_weight * consistency
+            + config.neighbor_pose_weight * neighbor_pose)
     graph, pose, turned = x.new_zeros(()), x.new_zeros(()), shared
     if graph_labels is not None:
         graph = F.cross_entropy(out["c_logits"], graph_labels)
@@ -110,11 +121,14 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     if config.pose_weight and group is not None:
         turned = turned if turned is not None else turned_encoding(module, x, config)
         pose = pose_equivariance(out["tau_mean"], turned["tau_mean"], turned["turn"], group)
+        if group == "SIM2":
+            pose = pose + scale_anchor(out["tau_mean"])
         loss = loss + config.pose_weight * pose
     summary = {name: value.detach().mean() for name, value in terms.items()}
     summary.update(loss=loss.detach(), invariance=invariance.detach().mean(),
                    consistency=consistency.detach(), graph=graph.detach(),
-                   pose=pose.detach(), posterior=_posterior_moments(out))
+                   pose=pose.detach(), neighbor_pose=neighbor_pose.detach(),
+                   posterior=_posterior_moments(out))
     return loss, summary
 
 
@@ -126,7 +140,7 @@ def _posterior_moments(out):
     return (F.softmax(out["c_logits"], dim=1).detach(), mean.detach(), variance.detach())
 
 
-def pose_equivariance(tau, turned_tau, turn, group):
+def pose_equivariance(tau, turned_tau, turn, group, linear_only=False):
     """How far the pose of turned copies is from the pose of their images, turned.
 
     An image x = c o exp(tau) turned by g is c o exp(tau) o g, so its pose must be
@@ -136,12 +150,31 @@ def pose_equivariance(tau, turned_tau, turn, group):
     angle alone has no gradient towards a far pose; and unchanged when both poses
     are scaled alike (comparing the matrices themselves, SIM2 models shrank them
     until every angle fitted). ``tau``, ``turned_tau`` (B, d); ``turn`` (B, 2, 3)
-    the matrices of g. Mean over the batch, a 0-d tensor.
+    the matrices of g. Mean over the batch, a 0-d tensor. ``linear_only`` compares
+    the turn and scale alone: where the shift in ``turn`` is only approximate, the
+    shift's mismatch shrinks with the common scale, and the model shrank the scale
+    (glyphs: a mean log-scale of -1.4, canonical images a small glyph in a large
+    unused frame).
     """
     # exp(-tau') is the inverse of exp(tau') in every group.
     mismatch = compose(compose(exp_map(tau, group), turn), exp_map(-turned_tau, group))
-    identity = torch.eye(2, 3, dtype=mismatch.dtype, device=mismatch.device)
+    if linear_only:
+        mismatch = mismatch[..., :2]
+    identity = torch.eye(2, mismatch.shape[-1], dtype=mismatch.dtype,
+                         device=mismatch.device)
     return ((mismatch - identity) ** 2).sum((1, 2)).mean()
+
+
+def scale_anchor(tau):
+    """The squared batch mean of the log-scale of SIM2 poses tau (B, 4), a 0-d tensor.
+
+    Only the scales of images relative to each other are data; their common scale
+    is the size of the canonical frame, which nothing else fixes. Left free, it
+    drifted (glyphs with the neighbours' pose term: a mean log-scale of -0.9, the
+    canonical images a small glyph in an unused frame that sample() drew as noise);
+    held at a mean of 0, the canonical frame has the images' average size.
+    """
+    return tau[:, 3].mean() ** 2
 
 
 def turned_encoding(module, x, config):
@@ -201,13 +234,30 @@ def _copy_targets(module, x, config, shared):
                            dim=1).flatten(0, 1) for key in first}
 
 
-def _neighbor_information(module, x_neighbor, out, config):
+def _neighbor_terms(module, x, x_neighbor, out, config, angle):
     """Mutual information of the cluster weights of x and of posed copies of its
     neighbours: pairs that show the same thing in other poses, which the posed copies
-    of x alone cannot supply."""
+    of x alone cannot supply; and, given the ``angle`` (B,) at which the search
+    matched each pair, the pose's equivariance between them (0 without).
+
+    The search turned x, normalised by N_x (centred for SE2 and SIM2), by the angle a
+    to match the neighbour x' normalised by N_x': x' = x o (N_x R_a N_x'^-1), and the
+    posed copy of x' adds its own pose G. Unlike a turned copy, a neighbour is another
+    object: this ties the canonical pose of the objects of one cluster together.
+    """
     target = encode_posed(module, x_neighbor, config, canonical=False)
-    return mutual_information(F.softmax(out["c_logits"], dim=1),
-                              F.softmax(target["c_logits"], dim=1))
+    information = mutual_information(F.softmax(out["c_logits"], dim=1),
+                                     F.softmax(target["c_logits"], dim=1))
+    group = module.config.group
+    if angle is None or not config.neighbor_pose_weight or group is None:
+        return information, x.new_zeros(())
+    relation = compose(compose(pose_normalising_matrix(x, group), rotation_matrix(angle)),
+                       invert_affine(pose_normalising_matrix(x_neighbor, group)))
+    relation = compose(relation, target["turn"])
+    # Turn and scale only: two objects centred on their centres of mass need not
+    # have their centres at the same point of the shape.
+    return information, pose_equivariance(out["tau_mean"], target["tau_mean"], relation,
+                                          group, linear_only=True)
 
 
 def encode_copies(module, x, config, s):
@@ -231,12 +281,15 @@ def encode_posed(module, x, config, canonical=True):
     poses = sample_poses(x.shape[0], model.group, model.rotation_range,
                          model.translation_range, model.scale_range, None,
                          device=x.device)
-    copies = warp(x, poses_to_matrix(poses).to(x.dtype))
+    turn = poses_to_matrix(poses)
+    copies = warp(x, turn.to(x.dtype))
     with torch.no_grad(), network_precision(x, config):
         target = module.encode(copies)
         if canonical:
             target["canonical"] = module.decode_canonical(target["c_mean"],
                                                           target["z_mean"])
+        else:
+            target["turn"] = turn  # the copy's pose, for the neighbour's pose term
     return {key: value.float() for key, value in target.items()}
 
 

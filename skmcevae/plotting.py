@@ -70,19 +70,21 @@ def _codes(model, X):
 
 
 def _without_pose(model, codes):
-    """Codes from ``transform`` with the pose set to the identity (tau = 0)."""
+    """Codes from ``transform`` with the pose set to the display pose: no turn, the
+    training images' mean shift and scale (tau = 0 for SO2)."""
     codes = codes.copy()
     pose = GROUP_DIMS[model.module_.config.group]
     if pose:
-        codes[:, -pose:] = 0
+        codes[:, -pose:] = model.module_.display_pose(1).detach().cpu().numpy()
     return codes
 
 
 def canonical_images(model, X):
     """The decoder's pose-free picture of each image of X.
 
-    Drawn by the decoder from the image's code with the pose tau set to 0: what the
-    model thinks the object looks like upright. ``model.canonicalize(X)`` is the
+    Drawn by the decoder from the image's code with no turn (at the training
+    images' mean shift and scale): what the model thinks the object looks like
+    upright. ``model.canonicalize(X)`` is the
     other canonical picture: the input's own pixels, turned (and centred) to match
     its cluster's prototype.
 
@@ -94,7 +96,8 @@ def canonical_images(model, X):
     Returns
     -------
     images : ndarray in the fitted X's layout
-        ``inverse_transform`` of the codes of X with the pose set to the identity.
+        ``inverse_transform`` of the codes of X with the pose set to the display
+        pose (the identity for SO2).
 
     Examples
     --------

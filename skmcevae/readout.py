@@ -164,11 +164,12 @@ def cluster_proba(module, readout, images, angles):
 
 
 def prototypes(module):
-    """Each cluster's canonical image: the decoded mean of its prior component,
-    (K, C, H, W) on the module's device."""
+    """Each cluster's canonical image: the decoded mean of its prior component, shown
+    at the display pose, (K, C, H, W) on the module's device."""
     prior = module.prior
     with torch.no_grad():
-        return module.decode_canonical(prior.c_mean, prior.z_mean)
+        canonical = module.decode_canonical(prior.c_mean, prior.z_mean)
+        return module.render(canonical, module.display_pose(len(canonical)))
 
 
 def sample_codes(module, n_samples, cluster, rng):

@@ -94,8 +94,8 @@ def split_validation(n_images, fraction):
 
 
 def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
-          held_out=None, n_iter_no_change=5, neighbors=None, graph_labels=None,
-          progress=None):
+          held_out=None, n_iter_no_change=5, neighbors=None, neighbor_angles=None,
+          graph_labels=None, progress=None):
     """Train ``module`` in place for up to ``max_epochs``; the per-epoch figures.
 
     ``data`` is (images, canonical images or None), both (n, C, H, W) arrays read
@@ -113,7 +113,8 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
     try:
         for _ in range(max_epochs):
             epoch = run_epoch(module, optimiser, data, rows, loss_config, batch_size,
-                              device, neighbors=neighbors, graph_labels=graph_labels,
+                              device, neighbors=neighbors,
+                              neighbor_angles=neighbor_angles, graph_labels=graph_labels,
                               on_batch=on_batch)
             if stopper is not None:
                 epoch["validation_loss"] = validation_loss(module, data[0], held_out)
@@ -138,13 +139,14 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
 
 
 def run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,
-              neighbors=None, graph_labels=None, on_batch=None):
+              neighbors=None, neighbor_angles=None, graph_labels=None, on_batch=None):
     """One pass over shuffled mini-batches of ``data[rows]``; the mean of each loss term.
 
     ``data`` is (images, canonical images or None); one batch at a time is read from
     them (memmaps stay on disk) and moved to the device. ``neighbors`` (n, k), indices
     into the images or None, gives each image's pose-invariant neighbours: one is drawn
-    at random per image and step. The loss terms are summed on the device and read
+    at random per image and step; ``neighbor_angles`` (n, k), the angle at which each
+    matched, or None. The loss terms are summed on the device and read
     back once, at the end of the epoch. ``on_batch(done)`` is called after each step.
     """
     module.train()
@@ -154,15 +156,18 @@ def run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,
         index = np.sort(order[start:start + batch_size])
         x, target = (None if array is None else torch.from_numpy(array[index]).to(device)
                      for array in data)
-        neighbor = None
+        neighbor, angle = None, None
         if neighbors is not None:
             pick = torch.randint(neighbors.shape[1], (len(index),)).numpy()
             partners = neighbors[index, pick]
             neighbor = torch.from_numpy(np.asarray(data[0][partners])).to(device)
+            if neighbor_angles is not None:
+                angle = torch.from_numpy(neighbor_angles[index, pick]).to(device)
         labels = None
         if graph_labels is not None:
             labels = torch.from_numpy(graph_labels[index]).to(device)
-        loss, summary = batch_loss(module, x, target, loss_config, neighbor, labels)
+        loss, summary = batch_loss(module, x, target, loss_config, neighbor, labels,
+                                   neighbor_angle=angle)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

@@ -154,7 +154,8 @@ def check_params(est):
     if est.cluster_temperature is not None:
         _check_real(est, "cluster_temperature", strict=True)
     for name in ("beta", "rotation_range", "translation_range", "scale_range",
-                 "consistency_weight", "graph_weight", "pose_weight"):
+                 "consistency_weight", "graph_weight", "pose_weight",
+                 "neighbor_pose_weight"):
         _check_real(est, name, strict=False)
     _check_option(est, "group", tuple(GROUP_DIMS), any_case=True)
     _check_option(est, "invariance", ("unsupervised", "supervised", None))

@@ -450,3 +450,34 @@ def test_the_prior_is_fitted_to_the_clusters_that_predict_gives(fitted, digits):
     expected = proba.T @ codes / proba.sum(0)[:, None]
     mean, _ = fitted.module_.prior.moments()
     np.testing.assert_allclose(mean.detach().numpy(), expected, rtol=1e-3, atol=1e-3)
+
+
+def test_a_conv_decoder_fits_and_a_warm_start_cannot_swap_the_decoder(digits, tiny_params):
+    X = digits[0]
+    model = MCEVAE(**dict(tiny_params, decoder="conv", warm_start=True)).fit(X)
+    assert model.inverse_transform(model.transform(X)).shape == X.shape
+    assert any(isinstance(layer, torch.nn.ConvTranspose2d)
+               for layer in model.module_.decoder.modules())
+    with pytest.raises(ValueError, match="decoder 'conv' -> 'dense'"):
+        model.set_params(decoder="dense").fit(X)
+
+
+def test_canonical_images_are_shown_at_the_training_images_mean_shift_and_scale(
+        digits, tiny_params):
+    from skmcevae.groups import exp_map, pose_matrix
+    X = digits[0]
+    model = MCEVAE(**dict(tiny_params, group="SIM2")).fit(X)
+    tau = torch.from_numpy(np.asarray(model.transform(X))[:, -4:]).double()
+    shift = exp_map(tau, "SIM2")[:, :, 2].mean(0)
+    expected = pose_matrix(torch.zeros(1, dtype=torch.float64), shift[None],
+                           tau[:, 3].mean()[None])
+    display = model.module_.display.double()[None]
+    assert display[0, 0] == 0  # no turn
+    torch.testing.assert_close(exp_map(display, "SIM2"), expected, atol=1e-5, rtol=1e-4)
+    # sample() draws canonical images at that pose: the same as decoding the prior's
+    # codes with the display pose appended.
+    images, _ = model.sample(4, cluster=0, random_state=0)
+    from skmcevae.readout import sample_codes
+    codes, _ = sample_codes(model.module_, 4, 0, np.random.RandomState(0))
+    with_pose = np.hstack([codes, np.repeat(display.float().numpy(), 4, 0)])
+    np.testing.assert_allclose(images, model.inverse_transform(with_pose), atol=1e-6)

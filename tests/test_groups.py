@@ -191,3 +191,17 @@ def test_pose_in_units_is_where_the_object_went(tau):
     assert (shift_x, shift_y) == pytest.approx(centre.tolist(), abs=0.02)
     ratio = spread(moved, centre) / spread(blob[0, 0], torch.zeros(2))
     assert scale == pytest.approx(ratio.item(), rel=0.05)
+
+
+@pytest.mark.parametrize("group", ["SE2", "SIM2"])
+def test_upright_pose_has_the_shift_and_scale_asked_for(group):
+    from skmcevae.groups import pose_matrix, upright_pose
+    shift = torch.tensor([[0.2, -0.1], [0.0, 0.3], [-0.4, 0.05]], dtype=torch.float64)
+    log_scale = torch.tensor([0.0, -0.7, 0.3], dtype=torch.float64)
+    if group == "SE2":
+        log_scale = torch.zeros(3, dtype=torch.float64)
+    tau = upright_pose(shift, log_scale, group)
+    assert torch.all(tau[:, 0] == 0)
+    torch.testing.assert_close(exp_map(tau, group),
+                               pose_matrix(torch.zeros(3, dtype=torch.float64), shift,
+                                           log_scale))

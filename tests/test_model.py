@@ -4,11 +4,13 @@ import torch
 from skmcevae.model import MCEVAEModule, ModelConfig
 
 
-@pytest.mark.parametrize("shape", [(1, 8, 8), (3, 16, 16), (1, 28, 28), (2, 12, 20)])
+@pytest.mark.parametrize("shape", [(1, 8, 8), (3, 16, 16), (1, 28, 28), (2, 12, 20),
+                                   (1, 13, 27)])
 @pytest.mark.parametrize("group", [None, "SO2", "SE2", "SIM2"])
-def test_forward_shapes_for_any_image_size(shape, group):
+@pytest.mark.parametrize("decoder", ["dense", "conv"])
+def test_forward_shapes_for_any_image_size(shape, group, decoder):
     config = ModelConfig(image_shape=shape, n_clusters=4, latent_dim=2, group=group,
-                         hidden_size=16)
+                         hidden_size=16, decoder=decoder)
     module = MCEVAEModule(config)
     x = torch.rand(5, *shape)
     out = module(x)

@@ -120,3 +120,28 @@ def test_images_outside_the_candidates_find_candidates_of_their_digit():
     found = pose_invariant_neighbors(X, 3, "SO2", math.pi / 2, candidates=candidates)
     others = np.setdiff1d(np.arange(len(X)), candidates)
     assert (y[found[others]] == y[others, None]).mean() > 0.85
+
+
+@pytest.mark.parametrize("group", ["SO2", "SE2", "SIM2"])
+def test_the_matching_angle_maps_an_image_onto_its_neighbour(group):
+    # x' = x o (N_x R_a N_x'^-1): the relation the neighbour pose term trains with.
+    from skmcevae.datasets import make_glyphs
+    from skmcevae.graph import pose_normalising_matrix
+    from skmcevae.groups import compose, invert_affine, pose_matrix, rotation_matrix, warp
+    X, _, _ = make_glyphs(12, rotation_range=0.0, translation_range=0.0, scale_range=0.0,
+                          random_state=0)
+    x = torch.from_numpy(X.reshape(-1, 1, 28, 28)).float()
+    shift = torch.tensor([[0.1, -0.05]]).repeat(12, 1) * (group != "SO2")
+    log_scale = torch.full((12,), 0.1 * (group == "SIM2"))
+    moved = warp(x, pose_matrix(torch.full((12,), math.radians(45)), shift, log_scale))
+    both = torch.cat([x, moved]).numpy()
+    found, angles = pose_invariant_neighbors(both, 1, group, math.pi, return_angles=True)
+    assert np.array_equal(found[:12, 0], np.arange(12, 24))
+    np.testing.assert_allclose(np.degrees(angles[:12, 0]), 45.0, atol=1e-4)
+    neighbor = torch.from_numpy(both[found[:12, 0]])
+    relation = compose(compose(pose_normalising_matrix(x, group),
+                               rotation_matrix(torch.from_numpy(angles[:12, 0]))),
+                       invert_affine(pose_normalising_matrix(neighbor, group)))
+    error = ((warp(x, relation) - neighbor) ** 2).sum() / (neighbor ** 2).sum()
+    assert error < 0.02  # against 0.9 for the image itself
+    assert pose_invariant_neighbors(both, 1, group, math.pi).tolist() == found.tolist()

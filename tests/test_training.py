@@ -136,7 +136,8 @@ def test_for_so2_the_graph_terms_turned_copy_is_the_first_invariance_copy(s):
             module, _ = _module_and_images(group="SE2", rotation_range=0.0,
                                            translation_range=0.0)
             module.load_state_dict({k: v for k, v in shared.state_dict().items()
-                                    if not k.startswith("pose_head")}, strict=False)
+                                    if not k.startswith("pose_head") and k != "display"},
+                                   strict=False)
         torch.manual_seed(1)
         config = LossConfig(n_samples=s, graph_weight=1.0)
         module.zero_grad()
@@ -223,3 +224,58 @@ def test_pose_equivariance_cannot_be_met_by_shrinking_the_scale():
         tau[:, 3] = turned[:, 3] = log_scale
         assert pose_equivariance(tau, turned, turn, "SIM2").item() == pytest.approx(
             4 * (1 - math.cos(1.0)), rel=1e-4)
+
+
+def test_neighbor_pose_term_adds_the_pose_equivariance_between_neighbours():
+    module, x = _module_and_images()
+    neighbor, angle = torch.rot90(x, 1, (2, 3)), torch.full((6,), math.pi / 2)
+    results = []
+    for weight in (0.0, 3.0):
+        torch.manual_seed(3)
+        results.append(batch_loss(module, x, None, LossConfig(neighbor_pose_weight=weight),
+                                  x_neighbor=neighbor, neighbor_angle=angle))
+    (loss_off, off), (loss_on, on) = results
+    assert off["neighbor_pose"].item() == 0
+    assert 0 < on["neighbor_pose"].item() <= 8  # 4 (1 - cos) of an angle error
+    assert loss_on.item() == pytest.approx(loss_off.item() + 3 * on["neighbor_pose"].item(),
+                                           rel=1e-5)
+    loss_on.backward()
+    assert module.pose_head.out.weight.grad.abs().sum() > 0
+
+
+def test_linear_only_equivariance_ignores_the_shift_and_cannot_be_shrunk_away():
+    from skmcevae.groups import pose_matrix
+    from skmcevae.objective import pose_equivariance
+    turn = pose_matrix(torch.full((4,), 0.5), torch.full((4, 2), 0.3), torch.zeros(4))
+    tau = torch.zeros(4, 4)
+    turned = torch.tensor([[0.5, 0.0, 0.0, 0.0]]).repeat(4, 1)  # the turn, not the shift
+    full = pose_equivariance(tau, turned, turn, "SIM2")
+    assert full.item() > 0.1  # the shift of 0.3 is missed
+    assert pose_equivariance(tau, turned, turn, "SIM2", linear_only=True).item() < 1e-10
+    # With the shift counted, shrinking both poses' scale hides the shift's mismatch;
+    # the linear part alone does not move with a common scale.
+    small, small_turned = tau.clone(), turned.clone()
+    small[:, 3] = small_turned[:, 3] = -2.0
+    assert pose_equivariance(small, small_turned, turn, "SIM2").item() < full.item() / 10
+    off = turned.clone()
+    off[:, 0] = 1.0
+    small_off = off.clone()
+    small_off[:, 3] = -2.0
+    assert pose_equivariance(small, small_off, turn, "SIM2", linear_only=True).item() == \
+        pytest.approx(pose_equivariance(tau, off, turn, "SIM2", linear_only=True).item(),
+                      rel=1e-5)
+
+
+def test_the_common_scale_of_sim2_poses_is_held_at_zero():
+    # Only relative scales are data; a drift of the common log-scale costs its square.
+    module, x = _module_and_images(group="SIM2")
+    with torch.no_grad():
+        module.pose_head.out.bias[4] = -1.0  # every image's log-scale
+    torch.manual_seed(0)
+    _, summary = batch_loss(module, x, None, LossConfig(pose_weight=1.0))
+    from skmcevae.objective import scale_anchor
+    assert scale_anchor(module.encode(x)["tau_mean"]).item() == pytest.approx(1.0)
+    torch.manual_seed(0)
+    module.pose_head.out.bias.data[4] = 0.0  # the same equivariance, no drift
+    _, centred = batch_loss(module, x, None, LossConfig(pose_weight=1.0))
+    assert summary["pose"].item() == pytest.approx(centred["pose"].item() + 1.0, rel=1e-4)

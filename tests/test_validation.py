@@ -58,6 +58,7 @@ FIT_CASES = [
      "graph_weight must be a finite non-negative"),
     ("unknown invariance", GOOD, {"invariance": "weak"}, ValueError, "invariance must be"),
     ("unknown likelihood", GOOD, {"likelihood": "poisson"}, ValueError, "likelihood must be"),
+    ("unknown decoder", GOOD, {"decoder": "deconv"}, ValueError, "decoder must be"),
     ("bad image_shape", GOOD, {"image_shape": (8,)}, ValueError, "image_shape must be"),
     ("supervised without canonical", GOOD, {"invariance": "supervised"}, ValueError,
      "needs X_canonical"),
