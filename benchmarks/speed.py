@@ -124,7 +124,8 @@ def step_flops(images, device):
     labels = torch.zeros(len(x), dtype=torch.long, device=device)
     with FlopCounterMode(display=False) as counter:
         # x stands in for the neighbours: the same passes, the same FLOPs.
-        loss, _ = batch_loss(module, x, None, config, x, labels)
+        loss, _ = batch_loss(module, x, None, config, x, labels,
+                             neighbor_angle=torch.zeros(len(x), device=device))
         loss.backward()
     return counter.get_total_flops()
 
@@ -173,7 +174,8 @@ def profile_step(images, device, steps=10):
         activities.append(torch.profiler.ProfilerActivity.CUDA)
     with torch.profiler.profile(activities=activities) as prof:
         for _ in range(steps):
-            loss, _ = batch_loss(module, x, None, config, x, labels)
+            loss, _ = batch_loss(module, x, None, config, x, labels,
+                                 neighbor_angle=torch.zeros(len(x), device=device))
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

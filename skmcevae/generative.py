@@ -36,7 +36,10 @@ class GenerativeMixin:
         as the image is displayed (row 0 at the top), in (-180, 180] (SO2, SE2,
         SIM2); ``shift_x_px``, ``shift_y_px``: where the canonical image's centre went,
         in pixels, x to the right and y down (SE2, SIM2); ``scale``: the object's size
-        over its canonical size (SIM2). :meth:`transform` keeps the raw latent tau.
+        over its canonical size (SIM2). The canonical image is the one ``sample``
+        and the plots show: upright, at the training images' mean shift and scale,
+        so shifts and scales are about the mean's. :meth:`transform` keeps the raw
+        latent tau, measured from the decoder's own frame.
 
         Parameters
         ----------
@@ -56,12 +59,16 @@ class GenerativeMixin:
         images, _ = self._validate_predict_data(X)
         config = self.module_.config
         tau, = encode(self.module_, images, ("tau_mean",))
-        return pose_in_units(tau, config.group, config.image_shape)
+        display = self.module_.display.detach().cpu().numpy()
+        return pose_in_units(tau, config.group, config.image_shape, display)
 
     def inverse_transform(self, Z):
         """Images decoded from codes ``[z_c, z, tau]``, in the layout of the fitted X.
 
-        Setting the pose columns to 0 gives the decoder's pose-free image.
+        Setting the pose columns to 0 gives the decoder's pose-free image in its own
+        frame; for SE2 and SIM2 that frame may be shifted or scaled away from the
+        images' (``module_.display`` holds the pose at which ``sample`` and the plots
+        show canonical images).
 
         Parameters
         ----------

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from scipy.sparse import csr_matrix
 from sklearn.cluster import SpectralClustering
 
-from .groups import pose_matrix, rotate, warp
+from .groups import compose, invert_affine, pose_matrix, rotate, rotation_matrix, warp
 
 # Angles 15 degrees apart already find neighbours as pure as a 10-degree grid
 # (benchmarks/results/neighbors.md); the search costs one pass per angle.
@@ -75,7 +75,12 @@ def pose_normalising_matrix(images, group):
         spread = ((dx ** 2 + dy ** 2) * mass).flatten(1).sum(1) / total
         # Scale every image to a spread of 0.25 (radius 0.5 of the unit half-side).
         log_scale = 0.5 * torch.log(spread.clamp_min(1e-8) / 0.25)
-    return pose_matrix(zero, torch.stack([centre_x, centre_y], dim=1), log_scale)
+    # Bounds that an image of non-negative values never reaches (a one-pixel object
+    # of 28x28 has a log-scale of -2.6): images with negative values (standardised
+    # data) would otherwise put their "centre" at 1e9 and the neighbours' pose term
+    # would explode.
+    centre = torch.stack([centre_x, centre_y], dim=1).clamp(-1, 1)
+    return pose_matrix(zero, centre, log_scale.clamp(-3, 3))
 
 
 def normalise_poses(images, group):
@@ -86,6 +91,18 @@ def normalise_poses(images, group):
     if group not in ("SE2", "SIM2"):
         return images
     return warp(images, pose_normalising_matrix(images, group))
+
+
+def neighbor_relation(images, neighbors, angle, group):
+    """The affine maps M (B, 2, 3) with ``neighbors ~ warp(images, M)``, from the
+    angle (B,) at which the search matched them.
+
+    The search compared ``rotate(warp(x, N_x), a)`` with ``warp(x', N_x')``, N the
+    normalising maps of :func:`pose_normalising_matrix`: so
+    ``x' ~ warp(x, N_x R_a N_x'^-1)``.
+    """
+    turn = compose(pose_normalising_matrix(images, group), rotation_matrix(angle))
+    return compose(turn, invert_affine(pose_normalising_matrix(neighbors, group)))
 
 
 def blur(images, sigma=BLUR_SIGMA):
@@ -153,8 +170,9 @@ def pose_invariant_neighbors(images, n_neighbors, group="SO2",
         Positions in ``images``, nearest first; an image is never its own neighbour.
     angles : ndarray of shape (n, n_neighbors), float32
         Only with ``return_angles``: the angle a (radians) for which the image,
-        normalised (centred, for SE2 and SIM2) and turned by a, best matched the
-        neighbour, normalised alike.
+        normalised (centred for SE2 and SIM2, brought to a common spread for SIM2)
+        and turned by a, best matched the neighbour, normalised alike
+        (:func:`neighbor_relation` turns this into the map between the two).
     """
     n = len(images)
     pool = np.arange(n) if candidates is None else np.asarray(candidates, dtype=np.int64)

@@ -201,18 +201,23 @@ def poses_to_matrix(poses):
     return pose_matrix(poses[:, 0], poses[:, 1:3], poses[:, 3])
 
 
-def pose_in_units(tau, group, image_shape):
+def pose_in_units(tau, group, image_shape, display=None):
     """Poses ``tau`` (n, d) as an object in the picture moved: (n, len(POSE_NAMES)).
 
     ``angle_deg``: the turn from the canonical pose in degrees, counter-clockwise as
     the image is displayed (row 0 at the top), in (-180, 180]. ``shift_x_px``,
     ``shift_y_px``: where the canonical image's centre went, in pixels (x to the
     right, y down). ``scale``: the object's size over its canonical size.
-    ``image_shape`` is (C, H, W).
+    ``image_shape`` is (C, H, W). With ``display`` (d,), the pose at which canonical
+    images are shown, the poses are measured from the canonical image as shown.
     """
     if group is None:
         return np.zeros((len(tau), 0))
     matrix = exp_map(torch.as_tensor(tau, dtype=torch.float64), group)
+    if display is not None:
+        # x = warp(c, exp(tau)) and the shown s = warp(c, D): x = warp(s, D^-1 exp(tau)).
+        shown = exp_map(torch.as_tensor(display, dtype=torch.float64)[None], group)
+        matrix = compose(invert_affine(shown).expand(len(matrix), 2, 3), matrix)
     linear, shift = matrix[:, :, :2], matrix[:, :, 2]
     # The image at p shows the canonical image at A p + t: its centre is at -A^-1 t.
     centre = -torch.linalg.solve(linear, shift.unsqueeze(-1)).squeeze(-1)

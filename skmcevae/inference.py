@@ -39,13 +39,13 @@ def apply_in_batches(module, array, fn, batch_size=None, index=None, alongside=N
     return np.concatenate(outputs, axis=0)
 
 
-def encode(module, images, keys):
-    """The posterior heads ``keys`` (e.g. "c_mean", "z_mean") of each image, one
-    (n, size) array per key."""
+def encode(module, images, keys, index=None):
+    """The posterior heads ``keys`` (e.g. "c_mean", "z_mean") of each image (of the
+    rows ``index`` only, when given), one (n, size) array per key."""
     def heads(x):
         post = module.encode(x)
         return torch.cat([post[key] for key in keys], dim=1)
-    out = apply_in_batches(module, images, heads)
+    out = apply_in_batches(module, images, heads, index=index)
     sizes = np.cumsum([head_size(module.config, key) for key in keys])[:-1]
     return np.split(out, sizes, axis=1)
 
@@ -67,15 +67,16 @@ def decode(module, codes):
 
     def images(c):
         canonical = module.decode_canonical(c[:, :k], c[:, k:k + d])
-        pose = c[:, k + d:] if c.shape[1] > k + d else module.display_pose(len(c))
-        return module.render(canonical, pose)
+        if c.shape[1] == k + d:
+            return module.show(canonical)
+        return module.render(canonical, c[:, k + d:])
     return apply_in_batches(module, codes, images)
 
 
-def fit_display_pose(module, images):
+def fit_display_pose(module, images, rows=None):
     """Set the pose at which canonical images are shown (samples, prototypes, the
-    plots' canonical pictures) to the mean shift and scale of the ``images``' poses,
-    with no turn.
+    plots' canonical pictures) to the mean shift and scale of the poses of the
+    ``images`` (of the training ``rows``), with no turn.
 
     Only the images' poses relative to each other are data; where the frame of the
     canonical image sits is the model's choice. On SIM2 glyphs it chose a frame
@@ -86,7 +87,7 @@ def fit_display_pose(module, images):
     group = module.config.group
     if group not in ("SE2", "SIM2"):
         return
-    tau, = encode(module, images, ("tau_mean",))
+    tau, = encode(module, images, ("tau_mean",), index=rows)
     tau = torch.from_numpy(tau).double()
     shift = exp_map(tau, group)[:, :, 2].mean(0, keepdim=True)  # (1, 2)
     log_scale = tau[:, 3].mean().view(1) if group == "SIM2" else tau.new_zeros(1)

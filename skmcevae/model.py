@@ -150,7 +150,7 @@ class InvariantDecoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """(z, z_c) -> canonical image logits or means, (B, C, H, W), by transposed
+    """[z_c, z] -> canonical image logits or means, (B, C, H, W), by transposed
     convolutions from a quarter of the resolution (the encoder's mirror)."""
 
     CHANNELS = 64
@@ -291,11 +291,14 @@ class MCEVAEModule(nn.Module):
 
     def display_pose(self, n):
         """The display pose repeated for n images, (n, d): the training images' mean
-        shift and scale, no turn (zeros for modules saved before it existed)."""
-        display = getattr(self, "display", None)
-        if display is None:
-            display = torch.zeros(self.pose_dim, device=self.prior.weight.device)
-        return display.expand(n, -1)
+        shift and scale, no turn (set by ``inference.fit_display_pose``)."""
+        return self.display.expand(n, -1)
+
+    def show(self, canonical):
+        """Canonical images at the display pose (unchanged where it is tau = 0)."""
+        if not self.pose_dim or not self.display.any():
+            return canonical
+        return self.render(canonical, self.display_pose(len(canonical)))
 
     def render(self, canonical, tau):
         """Put the canonical image in the pose tau."""

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .graph import pose_normalising_matrix
-from .groups import (compose, exp_map, invert_affine, poses_to_matrix, rotation_matrix,
-                     sample_poses, warp)
+from .graph import neighbor_relation
+from .groups import compose, exp_map, poses_to_matrix, sample_poses, warp
 from .losses import (code_distance, kl_given_cluster, kl_mixture, kl_standard_normal,
                      mutual_information, reconstruction_error)
 
@@ -121,8 +120,6 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     if config.pose_weight and group is not None:
         turned = turned if turned is not None else turned_encoding(module, x, config)
         pose = pose_equivariance(out["tau_mean"], turned["tau_mean"], turned["turn"], group)
-        if group == "SIM2":
-            pose = pose + scale_anchor(out["tau_mean"])
         loss = loss + config.pose_weight * pose
     summary = {name: value.detach().mean() for name, value in terms.items()}
     summary.update(loss=loss.detach(), invariance=invariance.detach().mean(),
@@ -170,7 +167,7 @@ def scale_anchor(tau):
 
     Only the scales of images relative to each other are data; their common scale
     is the size of the canonical frame, which nothing else fixes. Left free, it
-    drifted (glyphs with the neighbours' pose term: a mean log-scale of -0.9, the
+    drifted with the neighbours' pose term (glyphs: a mean log-scale of -0.9, the
     canonical images a small glyph in an unused frame that sample() drew as noise);
     held at a mean of 0, the canonical frame has the images' average size.
     """
@@ -240,10 +237,10 @@ def _neighbor_terms(module, x, x_neighbor, out, config, angle):
     of x alone cannot supply; and, given the ``angle`` (B,) at which the search
     matched each pair, the pose's equivariance between them (0 without).
 
-    The search turned x, normalised by N_x (centred for SE2 and SIM2), by the angle a
-    to match the neighbour x' normalised by N_x': x' = x o (N_x R_a N_x'^-1), and the
-    posed copy of x' adds its own pose G. Unlike a turned copy, a neighbour is another
-    object: this ties the canonical pose of the objects of one cluster together.
+    The search found x' ~ x o (N_x R_a N_x'^-1) (:func:`~skmcevae.graph.neighbor_relation`),
+    and the posed copy of x' adds its own pose G. Unlike a turned copy, a neighbour
+    is another object: this ties the canonical pose of the objects of one cluster
+    together. For SIM2 the term also holds the common scale (:func:`scale_anchor`).
     """
     target = encode_posed(module, x_neighbor, config, canonical=False)
     information = mutual_information(F.softmax(out["c_logits"], dim=1),
@@ -251,13 +248,14 @@ def _neighbor_terms(module, x, x_neighbor, out, config, angle):
     group = module.config.group
     if angle is None or not config.neighbor_pose_weight or group is None:
         return information, x.new_zeros(())
-    relation = compose(compose(pose_normalising_matrix(x, group), rotation_matrix(angle)),
-                       invert_affine(pose_normalising_matrix(x_neighbor, group)))
-    relation = compose(relation, target["turn"])
+    relation = compose(neighbor_relation(x, x_neighbor, angle, group), target["turn"])
     # Turn and scale only: two objects centred on their centres of mass need not
     # have their centres at the same point of the shape.
-    return information, pose_equivariance(out["tau_mean"], target["tau_mean"], relation,
-                                          group, linear_only=True)
+    pose = pose_equivariance(out["tau_mean"], target["tau_mean"], relation, group,
+                             linear_only=True)
+    if group == "SIM2":
+        pose = pose + scale_anchor(out["tau_mean"])
+    return information, pose
 
 
 def encode_copies(module, x, config, s):

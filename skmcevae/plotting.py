@@ -111,7 +111,7 @@ def canonical_images(model, X):
 def plot_canonical_by_cluster(model, X, n_per_cluster=8):
     """What each cluster is: the decoder's pose-free images of its members.
 
-    Each picture is :func:`canonical_images` of a member (decoded with tau = 0),
+    Each picture is :func:`canonical_images` of a member (decoded with no turn),
     not the member's own pixels turned (``model.canonicalize``).
 
     Parameters

@@ -99,10 +99,10 @@ def fit_readout(module, images, assign_by, seed, reference=None):
     return readout.reordered(match_order(own, reference[known], k))
 
 
-def fit_prior_to_clusters(module, images, proba):
-    """Set the module's prior to the moments of the posteriors of ``images`` weighted
-    by their cluster probabilities ``proba`` (n, K), the read-out's: the M-step of
-    the prior for the clusters that ``predict`` gives.
+def fit_prior_to_clusters(module, images, proba, rows=None):
+    """Set the module's prior to the moments of the posteriors of ``images`` (of the
+    training ``rows``) weighted by their cluster probabilities ``proba`` (n, K), the
+    read-out's: the M-step of the prior for the clusters that ``predict`` gives.
 
     During training the prior follows the encoder's weights w, while ``predict`` reads
     a mixture fitted afterwards; the two disagree on some images (on rotated MNIST a
@@ -111,7 +111,8 @@ def fit_prior_to_clusters(module, images, proba):
     one cluster.
     """
     c_mean, c_logvar, z_mean, z_logvar = encode(
-        module, images, ("c_mean", "c_logvar", "z_mean", "z_logvar"))
+        module, images, ("c_mean", "c_logvar", "z_mean", "z_logvar"), index=rows)
+    proba = proba if rows is None else proba[rows]
     prior = module.prior
     device = prior.weight.device
 
@@ -168,8 +169,7 @@ def prototypes(module):
     at the display pose, (K, C, H, W) on the module's device."""
     prior = module.prior
     with torch.no_grad():
-        canonical = module.decode_canonical(prior.c_mean, prior.z_mean)
-        return module.render(canonical, module.display_pose(len(canonical)))
+        return module.show(module.decode_canonical(prior.c_mean, prior.z_mean))
 
 
 def sample_codes(module, n_samples, cluster, rng):

@@ -481,3 +481,25 @@ def test_canonical_images_are_shown_at_the_training_images_mean_shift_and_scale(
     codes, _ = sample_codes(model.module_, 4, 0, np.random.RandomState(0))
     with_pose = np.hstack([codes, np.repeat(display.float().numpy(), 4, 0)])
     np.testing.assert_allclose(images, model.inverse_transform(with_pose), atol=1e-6)
+    # predict_pose measures from the canonical image as shown: sizes about the mean's.
+    assert abs(np.log(model.predict_pose(X)[:, 3]).mean()) < 1e-4
+
+
+def test_a_model_saved_by_0_5_loads_predicts_samples_and_refits(digits, tiny_params):
+    # 0.5.0 saved no display pose and knew neither decoder nor neighbor_pose_weight.
+    X = digits[0]
+    model = MCEVAE(**dict(tiny_params, group="SIM2")).fit(X)
+    state = model.__getstate__()
+    config, weights = state["_module_state"]
+    del weights["display"]
+    del state["decoder"], state["neighbor_pose_weight"]
+    old = MCEVAE.__new__(MCEVAE)
+    old.__setstate__(copy.deepcopy(state))
+    assert old.get_params()["decoder"] == "dense"
+    assert old.get_params()["neighbor_pose_weight"] == 0.0  # as it was trained
+    assert torch.equal(old.module_.display, torch.zeros(4))
+    np.testing.assert_array_equal(old.predict(X), model.predict(X))
+    images, _ = old.sample(3, random_state=0)
+    assert np.isfinite(images).all()
+    from sklearn.base import clone
+    clone(old).fit(X)

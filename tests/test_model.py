@@ -87,3 +87,4 @@ def test_prior_starts_as_the_authors_and_follows_the_posteriors():
     torch.testing.assert_close(prior.c_mean[0], torch.eye(3)[0], atol=1e-3, rtol=0)
     torch.testing.assert_close(prior.c_logvar[0], torch.zeros(3), atol=1e-2, rtol=0)
     assert "prior.first" in module.state_dict()  # saved and loaded with the weights
+

@@ -124,10 +124,10 @@ def test_images_outside_the_candidates_find_candidates_of_their_digit():
 
 @pytest.mark.parametrize("group", ["SO2", "SE2", "SIM2"])
 def test_the_matching_angle_maps_an_image_onto_its_neighbour(group):
-    # x' = x o (N_x R_a N_x'^-1): the relation the neighbour pose term trains with.
+    # x' = warp(x, neighbor_relation(...)): the relation the neighbour pose term uses.
     from skmcevae.datasets import make_glyphs
-    from skmcevae.graph import pose_normalising_matrix
-    from skmcevae.groups import compose, invert_affine, pose_matrix, rotation_matrix, warp
+    from skmcevae.graph import neighbor_relation
+    from skmcevae.groups import pose_matrix, warp
     X, _, _ = make_glyphs(12, rotation_range=0.0, translation_range=0.0, scale_range=0.0,
                           random_state=0)
     x = torch.from_numpy(X.reshape(-1, 1, 28, 28)).float()
@@ -139,9 +139,19 @@ def test_the_matching_angle_maps_an_image_onto_its_neighbour(group):
     assert np.array_equal(found[:12, 0], np.arange(12, 24))
     np.testing.assert_allclose(np.degrees(angles[:12, 0]), 45.0, atol=1e-4)
     neighbor = torch.from_numpy(both[found[:12, 0]])
-    relation = compose(compose(pose_normalising_matrix(x, group),
-                               rotation_matrix(torch.from_numpy(angles[:12, 0]))),
-                       invert_affine(pose_normalising_matrix(neighbor, group)))
+    relation = neighbor_relation(x, neighbor, torch.from_numpy(angles[:12, 0]), group)
     error = ((warp(x, relation) - neighbor) ** 2).sum() / (neighbor ** 2).sum()
     assert error < 0.02  # against 0.9 for the image itself
     assert pose_invariant_neighbors(both, 1, group, math.pi).tolist() == found.tolist()
+
+
+def test_standardised_images_keep_the_normalising_maps_bounded():
+    from skmcevae.graph import pose_normalising_matrix
+    X, _ = load_digits_images(random_state=0)
+    x = torch.from_numpy(X[:20].reshape(-1, 1, 8, 8)).float()
+    x = (x - x.mean((1, 2, 3), keepdim=True)) / x.std((1, 2, 3), keepdim=True)
+    maps = pose_normalising_matrix(x, "SIM2")
+    assert torch.isfinite(maps).all()
+    assert maps[:, :, 2].abs().max() <= 1
+    scale = torch.linalg.det(maps[:, :, :2]).sqrt()
+    assert scale.min() >= math.exp(-3) - 1e-6 and scale.max() <= math.exp(3) + 1e-6

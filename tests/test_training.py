@@ -267,15 +267,34 @@ def test_linear_only_equivariance_ignores_the_shift_and_cannot_be_shrunk_away():
 
 
 def test_the_common_scale_of_sim2_poses_is_held_at_zero():
-    # Only relative scales are data; a drift of the common log-scale costs its square.
-    module, x = _module_and_images(group="SIM2")
-    with torch.no_grad():
-        module.pose_head.out.bias[4] = -1.0  # every image's log-scale
-    torch.manual_seed(0)
-    _, summary = batch_loss(module, x, None, LossConfig(pose_weight=1.0))
+    # Only relative scales are data; with the neighbours' pose term a drift of the
+    # common log-scale costs its square.
     from skmcevae.objective import scale_anchor
-    assert scale_anchor(module.encode(x)["tau_mean"]).item() == pytest.approx(1.0)
+    module, x = _module_and_images(group="SIM2")
+    angle = torch.zeros(len(x))
+    results = []
+    for log_scale in (-1.0, 0.0):
+        with torch.no_grad():
+            module.pose_head.out.bias[4] = log_scale  # every image's log-scale
+        torch.manual_seed(0)
+        results.append(batch_loss(module, x, None, LossConfig(neighbor_pose_weight=1.0),
+                                  x_neighbor=x, neighbor_angle=angle)[1])
+        assert scale_anchor(module.encode(x)["tau_mean"]).item() == pytest.approx(
+            log_scale ** 2)
+    # The equivariance is the same at both scales (turn and scale compared alike).
+    assert results[0]["neighbor_pose"].item() == pytest.approx(
+        results[1]["neighbor_pose"].item() + 1.0, rel=1e-4)
+
+
+def test_neighbor_pose_stays_bounded_on_standardised_sim2_images():
+    from skmcevae.datasets import load_digits_images
+    X, _ = load_digits_images(random_state=0)
+    x = torch.from_numpy(X[:16].reshape(-1, 1, 8, 8)).float()
+    x = (x - x.mean((1, 2, 3), keepdim=True)) / x.std((1, 2, 3), keepdim=True)
     torch.manual_seed(0)
-    module.pose_head.out.bias.data[4] = 0.0  # the same equivariance, no drift
-    _, centred = batch_loss(module, x, None, LossConfig(pose_weight=1.0))
-    assert summary["pose"].item() == pytest.approx(centred["pose"].item() + 1.0, rel=1e-4)
+    module = MCEVAEModule(ModelConfig((1, 8, 8), 3, 2, "SIM2", likelihood="gaussian",
+                                      hidden_size=16))
+    _, summary = batch_loss(module, x, None, LossConfig(neighbor_pose_weight=10.0),
+                            x_neighbor=x.flip(0), neighbor_angle=torch.zeros(16))
+    # scales within e^+-3 of each other: the term is at most about 2 (1 + e^12)
+    assert 0 < summary["neighbor_pose"].item() < 1e6
