@@ -9,11 +9,13 @@ benchmarks/results/readouts.md.
 """
 
 import copy
+import warnings
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 import torch
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import confusion_matrix
 from sklearn.mixture import GaussianMixture
 
@@ -82,8 +84,7 @@ def fit_readout(module, images, assign_by, seed, reference=None):
     k = module.config.n_clusters
     codes, = encode(module, images, ("c_mean",))
     if assign_by == "mixture":
-        mixture = GaussianMixture(k, covariance_type="full", n_init=3,
-                                  random_state=seed).fit(codes)
+        mixture = _fit_mixture(codes, k, seed)
         readout = ClusterReadout("mixture", mixture=mixture,
                                  centers=mixture.means_.astype(np.float32))
     else:
@@ -121,6 +122,26 @@ def fit_prior_to_clusters(module, images, proba, rows=None):
     prior.update(torch.from_numpy(proba).to(device, torch.float32),
                  tensor(c_mean, z_mean), tensor(np.exp(c_logvar), np.exp(z_logvar)),
                  momentum=1.0)
+
+
+def _fit_mixture(codes, n_clusters, seed):
+    """A full-covariance Gaussian mixture of the codes; where codes collapsed onto a
+    point (a diverged fit, seen on 8x8 digits), scikit-learn's mixture cannot invert
+    a component's covariance: it is then refitted with more regularisation, with a
+    warning, instead of failing the whole fit."""
+    def fit(reg_covar):
+        return GaussianMixture(n_clusters, covariance_type="full", n_init=3,
+                               reg_covar=reg_covar, random_state=seed).fit(codes)
+    try:
+        return fit(1e-6)  # scikit-learn's default
+    except ValueError:
+        warnings.warn("The cluster codes of some clusters collapsed onto a point; "
+                      "the read-out's mixture was fitted with more regularisation. "
+                      "The fit may have diverged: try another random_state or a "
+                      "lower learning_rate.", ConvergenceWarning)
+        # A thousandth of the codes' largest variance: the codes' own scale.
+        codes = codes.astype(np.float64)
+        return fit(1e-3 * max(1.0, float(codes.var(0).max())))
 
 
 def reference_clusters(module, images, rows, graph_labels=None, previous_labels=None):

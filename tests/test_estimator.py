@@ -503,3 +503,18 @@ def test_a_model_saved_by_0_5_loads_predicts_samples_and_refits(digits, tiny_par
     assert np.isfinite(images).all()
     from sklearn.base import clone
     clone(old).fit(X)
+
+
+def test_collapsed_codes_give_a_warning_and_a_read_out_not_a_traceback(digits, tiny_params):
+    # A fit that diverged can leave codes far apart and some clusters collapsed onto
+    # a point; scikit-learn's mixture then cannot invert a covariance.
+    from sklearn.exceptions import ConvergenceWarning
+    from skmcevae.readout import fit_readout
+    X = digits[0]
+    model = MCEVAE(**tiny_params).fit(X)
+    with torch.no_grad():
+        model.module_.cluster_head.out.weight.mul_(1e5)  # codes of a diverged fit
+    images = np.concatenate([np.zeros((30, 64), np.float32), X]).reshape(-1, 1, 8, 8)
+    with pytest.warns(ConvergenceWarning, match="collapsed onto a point"):
+        readout = fit_readout(model.module_, images, "mixture", 0)
+    assert np.allclose(readout.proba(np.zeros((4, 3), dtype=np.float32)).sum(1), 1)
