@@ -4,7 +4,8 @@
 graph, train, fit the cluster read-out, label the training images. The work lives in
 module-level functions of :mod:`skmcevae.graph`, :mod:`skmcevae.training`,
 :mod:`skmcevae.readout` and :mod:`skmcevae.inference`; the methods that decode,
-canonicalise, sample and score come from :mod:`skmcevae.generative`.
+canonicalise, sample and score come from :mod:`skmcevae.generative`, saving and
+loading from :mod:`skmcevae.persistence`.
 """
 
 import time
@@ -22,8 +23,8 @@ from .generative import GenerativeMixin
 from .graph import neighbor_graph
 from .groups import GROUP_PARAM_NAMES, POSE_NAMES
 from .inference import (angle_spread, cuda_devices, encode, fit_display_pose,
-                        loadable_device, module_device, resolve_device, to_cpu)
-from .model import MCEVAEModule
+                        module_device, resolve_device)
+from .persistence import PersistenceMixin
 from .progress import FitProgress
 from .readout import (cluster_proba, fit_prior_to_clusters, fit_readout, match_order,
                       reference_clusters, turn_angles)
@@ -38,7 +39,8 @@ from .validation import (check_column_names, check_feature_names, check_fit_data
 MIN_POSE_SPREAD = 2.0
 
 
-class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
+             BaseEstimator):
     """Multi-Clustering Equivariant Variational Autoencoder.
 
     Clusters images by what they show, whatever their pose (rotation, shift, scale),
@@ -524,35 +526,6 @@ class MCEVAE(GenerativeMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         check_column_names(self, X)
         return check_predict_data(X, self.image_shape_, self.module_.config.likelihood)
-
-    # ------------------------------------------------------------- persistence
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        if "module_" in state:
-            # Stored on the CPU, so any machine can load it.
-            module = state.pop("module_")
-            state["_fitted_device"] = str(module_device(module))
-            state["_module_state"] = (module.config, to_cpu(module.state_dict()))
-            state["_optimizer_state"] = to_cpu(state.get("_optimizer_state"))
-        return state
-
-    # Parameters added after models were first saved, with the value that reproduces
-    # what a model saved before them did.
-    _ADDED_SINCE_SAVED = {"decoder": "dense", "neighbor_pose_weight": 0.0}
-
-    def __setstate__(self, state):
-        saved = state.pop("_module_state", None)
-        device = state.pop("_fitted_device", "cpu")
-        self.__dict__.update(state)
-        for name, value in self._ADDED_SINCE_SAVED.items():
-            self.__dict__.setdefault(name, value)
-        if saved is not None:
-            config, weights = saved
-            module = MCEVAEModule(config)
-            # Saved before 0.6.0: no display pose (canonical images were at tau = 0).
-            weights.setdefault("display", module.display)
-            module.load_state_dict(weights)
-            self.module_ = module.to(loadable_device(device)).eval()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

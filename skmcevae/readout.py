@@ -200,8 +200,6 @@ def sample_codes(module, n_samples, cluster, rng):
     prior = module.prior
     k, d = module.config.n_clusters, module.config.latent_dim
     y = rng.randint(k, size=n_samples) if cluster is None else np.full(n_samples, cluster)
-    means = torch.cat([prior.c_mean, prior.z_mean], dim=1).detach().cpu().numpy()
-    stds = torch.exp(0.5 * torch.cat([prior.c_logvar, prior.z_logvar], dim=1))
-    stds = stds.detach().cpu().numpy()
-    codes = means[y] + stds[y] * rng.standard_normal((n_samples, k + d))
+    mean, variance = (t.detach().cpu().numpy() for t in prior.moments())  # (K, K + d)
+    codes = mean[y] + np.sqrt(variance[y]) * rng.standard_normal((n_samples, k + d))
     return codes.astype(np.float32), y
