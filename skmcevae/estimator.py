@@ -28,6 +28,7 @@ from .persistence import PersistenceMixin
 from .progress import FitProgress
 from .readout import (cluster_proba, fit_prior_to_clusters, fit_readout, match_order,
                       reference_clusters, turn_angles)
+from .synchronisation import synchronise_angles
 from .threads import fit_threads, torch_threads
 from .training import build, resolve_epochs, split_validation, train
 from .validation import (check_column_names, check_feature_names, check_fit_data,
@@ -102,8 +103,13 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         the canonical pose of a cluster's objects together. Turn and scale only.
         On digits turned over the full circle it took the equivariance error from
         57-98 degrees to 4-5 and the pose error from 74-76 to 17 (two seeds,
-        benchmarks/results/levers-v0.6.md). 0 turns it off; it acts only with a
-        group, ``invariance="unsupervised"`` and ``n_neighbors > 0``.
+        benchmarks/results/levers-v0.6.md). The same weight holds each image's
+        pose at the one the whole graph gives it: the neighbours' angles
+        synchronised over each graph cluster (:mod:`skmcevae.synchronisation`),
+        with the image's centre of mass (SE2, SIM2) and spread (SIM2); pair by
+        pair, clusters of glyphs kept canonical images turned against each other.
+        0 turns both off; they act only with a group,
+        ``invariance="unsupervised"`` and ``n_neighbors > 0``.
     test_rotations : int, default=1
         ``predict_proba`` averages the probabilities of this many copies turned
         evenly over [-rotation_range, rotation_range]: steadier under rotation (0.91
@@ -313,7 +319,10 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                     n_iter_no_change=self.n_iter_no_change,
                     neighbors=neighbors if pairs else None,
                     neighbor_angles=angles if pairs else None,
-                    graph_labels=graph_labels, progress=progress)
+                    graph_labels=graph_labels,
+                    pose_targets=self._pose_targets(module, neighbors, angles, rows,
+                                                    graph_labels) if pairs else None,
+                    progress=progress)
             reference = reference_clusters(module, images, rows, graph_labels,
                                            previous["labels"])
             readout = fit_readout(module, images, self.assign_by, seed, reference)
@@ -367,6 +376,13 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
             renamed = np.argsort(order)  # old cluster order[j] -> j
             labels[rows] = renamed[labels[rows]]
         return neighbors, labels, angles
+
+    def _pose_targets(self, module, neighbors, angles, rows, labels):
+        """Each image's orientation synchronised over the neighbour graph, or None
+        where there is no pose or the neighbours' pose term is off."""
+        if angles is None or module.config.group is None or not self.neighbor_pose_weight:
+            return None
+        return synchronise_angles(neighbors, angles, rows, labels)
 
     def _set_fitted(self, module, optimiser, readout, labels, history, layout, X,
                     n_threads):

@@ -95,7 +95,7 @@ def split_validation(n_images, fraction):
 
 def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
           held_out=None, n_iter_no_change=5, neighbors=None, neighbor_angles=None,
-          graph_labels=None, progress=None):
+          graph_labels=None, pose_targets=None, progress=None):
     """Train ``module`` in place for up to ``max_epochs``; the per-epoch figures.
 
     ``data`` is (images, canonical images or None), both (n, C, H, W) arrays read
@@ -115,7 +115,7 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
             epoch = run_epoch(module, optimiser, data, rows, loss_config, batch_size,
                               device, neighbors=neighbors,
                               neighbor_angles=neighbor_angles, graph_labels=graph_labels,
-                              on_batch=on_batch)
+                              pose_targets=pose_targets, on_batch=on_batch)
             if stopper is not None:
                 epoch["validation_loss"] = validation_loss(module, data[0], held_out)
             epoch["time"] = time.perf_counter() - start
@@ -139,14 +139,16 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
 
 
 def run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,
-              neighbors=None, neighbor_angles=None, graph_labels=None, on_batch=None):
+              neighbors=None, neighbor_angles=None, graph_labels=None, pose_targets=None,
+              on_batch=None):
     """One pass over shuffled mini-batches of ``data[rows]``; the mean of each loss term.
 
     ``data`` is (images, canonical images or None); one batch at a time is read from
     them (memmaps stay on disk) and moved to the device. ``neighbors`` (n, k), indices
     into the images or None, gives each image's pose-invariant neighbours: one is drawn
     at random per image and step; ``neighbor_angles`` (n, k), the angle at which each
-    matched, or None. The loss terms are summed on the device and read
+    matched, or None; ``pose_targets`` (n,), each image's synchronised orientation, or
+    None. The loss terms are summed on the device and read
     back once, at the end of the epoch. ``on_batch(done)`` is called after each step.
     """
     module.train()
@@ -166,8 +168,11 @@ def run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,
         labels = None
         if graph_labels is not None:
             labels = torch.from_numpy(graph_labels[index]).to(device)
+        pose_target = None
+        if pose_targets is not None:
+            pose_target = torch.from_numpy(pose_targets[index]).to(device)
         loss, summary = batch_loss(module, x, target, loss_config, neighbor, labels,
-                                   neighbor_angle=angle)
+                                   neighbor_angle=angle, pose_target=pose_target)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
