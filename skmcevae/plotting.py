@@ -338,7 +338,9 @@ def plot_history(model):
     axes = fig.subplots(math.ceil(len(names) / n_cols), n_cols, squeeze=False).ravel()
     epochs = np.arange(1, len(model.history_) + 1)
     for ax, name in zip(axes, names):
-        ax.plot(epochs, [epoch[name] for epoch in model.history_], marker=".")
+        # Epochs of older versions lack the terms added since (NaN: not drawn).
+        ax.plot(epochs, [epoch.get(name, np.nan) for epoch in model.history_],
+                marker=".")
         ax.set_title(name)
         ax.set_xlabel("epoch")
     for ax in axes[len(names):]:

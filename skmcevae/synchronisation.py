@@ -4,21 +4,25 @@ The neighbour search (:mod:`skmcevae.graph`) finds, for each pair of neighbours 
 the angle a_ij by which i must turn to match j. If every image i has an orientation
 phi_i, then phi_j - phi_i = a_ij on every edge. Finding the phi from the a is angular
 synchronisation (Singer, 2011): with ``H[j, i] = exp(1j a_ij)`` (and its conjugate for
-the reverse edge), the vector ``exp(1j phi)`` is the leading eigenvector of H. Solved
-for each cluster of the graph at once, it has no local minima, unlike a loss that asks
-each pair to agree: trained pair by pair, a cluster of glyphs split into groups whose
-canonical images were turned against each other (median pose error 19-27 degrees),
-while the synchronised angles of the same graph are within 2.4 degrees of the truth
-(benchmarks/results/levers-v0.7.md).
+the reverse edge), the vector ``exp(1j phi)`` is the leading eigenvector of H, found
+for each connected piece of each graph cluster. Solved for a whole piece at once, it
+has no local minima, unlike a loss that asks each pair to agree: in a glyph model
+trained pair by pair, three of six clusters kept canonical images turned against each
+other (median pose error 17-27 degrees), while the synchronised angles of the same
+graph are within 2.4 degrees of the truth (benchmarks/results/levers-v0.7.md).
 """
 
 import numpy as np
 from scipy.sparse import coo_matrix, diags
+from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import eigsh
 
-# Below this many images a cluster's eigenvector is found densely: eigsh needs
+# Below this many images a piece's eigenvector is found densely: eigsh needs
 # more rows than eigenvectors, and small matrices are quicker whole.
 _DENSE_BELOW = 64
+# Pieces of the graph smaller than this get no orientation: a pair or a triangle
+# agrees with any angles, and its images learn their pose from the other terms.
+MIN_PIECE = 5
 
 
 def synchronise_angles(neighbors, angles, rows, labels=None):
@@ -33,43 +37,52 @@ def synchronise_angles(neighbors, angles, rows, labels=None):
     rows : ndarray of int
         The training images.
     labels : ndarray of shape (n,) or None
-        The graph's cluster of each image: each cluster is synchronised on its own,
-        over the edges inside it, and its angles have a circular mean of 0 (the
-        canonical orientation is the cluster's average one). None: all rows as one.
+        The graph's cluster of each image: only edges inside a cluster are used.
+        None: all edges.
 
     Returns
     -------
     phi : ndarray of shape (n,), float32
-        So that the neighbour j of i has ``phi[j] - phi[i] ~ angles`` of the edge;
-        NaN for images outside ``rows`` and for those linked to no image of their
-        cluster.
+        So that the neighbour j of i has ``phi[j] - phi[i] ~ angles`` of the edge.
+        Each connected piece of the graph (within a cluster) is synchronised on its
+        own, and its angles have a circular mean of 0 (its canonical orientation is
+        its average one): nothing relates the orientations of two pieces. NaN for
+        images outside ``rows`` and in pieces of fewer than :data:`MIN_PIECE` images.
     """
     phi = np.full(len(neighbors), np.nan, dtype=np.float32)
     rows = np.asarray(rows)
     groups = [rows] if labels is None else [rows[labels[rows] == k]
                                             for k in np.unique(labels[rows])]
     for members in groups:
-        if len(members) > 1:
-            phi[members] = _leading_phases(members, neighbors, angles)
+        matrix = _edge_matrix(members, neighbors, angles)
+        n_pieces, piece = connected_components(abs(matrix) > 0, directed=False)
+        for p in range(n_pieces):
+            inside = np.flatnonzero(piece == p)
+            if len(inside) >= MIN_PIECE:
+                phi[members[inside]] = _leading_phases(matrix[inside][:, inside])
     return phi
 
 
-def _leading_phases(members, neighbors, angles):
-    """The phases of the leading eigenvector of one cluster's edges, circular mean 0,
-    NaN for members without an edge inside the cluster."""
+def _edge_matrix(members, neighbors, angles):
+    """The Hermitian matrix (m, m) of exp(1j a) over the edges among ``members``."""
     m = len(members)
     local = np.full(len(neighbors), -1, dtype=np.int64)
     local[members] = np.arange(m)
     source = np.repeat(np.arange(m), neighbors.shape[1])
     target = local[neighbors[members].ravel()]
     inside = target >= 0
-    source, target = source[inside], target[inside]
     turn = np.exp(1j * angles[members].ravel()[inside].astype(np.float64))
-    matrix = coo_matrix((turn, (target, source)), shape=(m, m)).tocsr()
-    matrix = matrix + matrix.conj().T
+    matrix = coo_matrix((turn, (target[inside], source[inside])), shape=(m, m)).tocsr()
+    return (matrix + matrix.conj().T).tocsr()
+
+
+def _leading_phases(matrix):
+    """The phases of the leading eigenvector of one connected piece's matrix, with a
+    circular mean of 0."""
+    m = matrix.shape[0]
     degree = np.asarray(abs(matrix).sum(1)).ravel()
     # Normalised by degree, as spectral clustering is: hubs do not own the vector.
-    scale = diags(1.0 / np.sqrt(np.maximum(degree, 1e-12)))
+    scale = diags(1.0 / np.sqrt(degree))
     normalised = scale @ matrix @ scale
     if m < _DENSE_BELOW:
         vector = np.linalg.eigh(normalised.toarray())[1][:, -1]
@@ -77,9 +90,6 @@ def _leading_phases(members, neighbors, angles):
         # A fixed start: the same graph gives the same angles on every call.
         _, vectors = eigsh(normalised, k=1, which="LA", v0=np.ones(m, dtype=complex))
         vector = vectors[:, 0]
-    vector = scale @ vector
-    phases = np.angle(vector)
-    linked = degree > 0
-    centre = np.angle(np.exp(1j * phases[linked]).sum()) if linked.any() else 0.0
-    phases = np.angle(np.exp(1j * (phases - centre)))  # circular mean 0, in (-pi, pi]
-    return np.where(linked, phases, np.nan)
+    phases = np.angle(scale @ vector)
+    centre = np.angle(np.exp(1j * phases).sum())
+    return np.angle(np.exp(1j * (phases - centre)))  # circular mean 0, in (-pi, pi]

@@ -19,6 +19,38 @@ from .model import MCEVAEModule
 from .objective import TERMS, batch_loss, negative_elbo
 
 
+class DivergenceGuard:
+    """Stops training when the loss of an epoch jumps far above the best so far, and
+    puts back the weights of the best epoch.
+
+    Seen on 8x8 digits: after 40 epochs at a loss near 75, the cluster codes blew up
+    within a few steps (loss 43,000, then 100,000, every image in one cluster) and
+    never came back; the fit kept those weights. A finite explosion is not caught by
+    the non-finite guard.
+    """
+
+    FACTOR = 3.0  # epochs of a sound fit moved by less than 20% from their best
+
+    def __init__(self):
+        self.best, self.best_state, self.best_epoch = math.inf, None, 0
+
+    def diverged(self, epoch, module, index):
+        loss = epoch["loss"]
+        if loss < self.best:
+            self.best, self.best_epoch = loss, index + 1
+            self.best_state = copy.deepcopy(module.state_dict())
+            return False
+        if self.best > 0 and loss > self.FACTOR * self.best:
+            module.load_state_dict(self.best_state)
+            warnings.warn(f"Training diverged at epoch {index + 1} (loss {loss:.4g} "
+                          f"against {self.best:.4g} at epoch {self.best_epoch}); the "
+                          f"weights of epoch {self.best_epoch} are kept. Lower "
+                          f"learning_rate or try another random_state.",
+                          ConvergenceWarning)
+            return True
+        return False
+
+
 class EarlyStopping:
     """Tracks the validation loss, keeps the best weights, says when to stop."""
 
@@ -107,6 +139,7 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
     """
     device = next(module.parameters()).device
     stopper = EarlyStopping(n_iter_no_change) if held_out is not None else None
+    guard = DivergenceGuard()
     on_batch = progress.batch_done if progress is not None else None
     history = []
     start = time.perf_counter()
@@ -119,6 +152,8 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
             if stopper is not None:
                 epoch["validation_loss"] = validation_loss(module, data[0], held_out)
             epoch["time"] = time.perf_counter() - start
+            if guard.diverged(epoch, module, len(history)):
+                break
             history.append(epoch)
             if progress is not None:
                 progress.epoch_done(epoch)

@@ -143,3 +143,41 @@ def test_a_fit_learns_the_synchronised_orientations_over_the_full_circle():
                  batch_size=32, hidden_size=64, n_neighbors=5, random_state=0,
                  neighbor_pose_weight=0.0).fit(X)
     assert off.history_[-1]["pose_target"] == 0.0
+
+
+@pytest.mark.parametrize("size", [30, 100])  # the dense path and eigsh's
+def test_each_connected_piece_is_synchronised_on_its_own(size):
+    """A cluster in two pieces, or the whole graph without clusters: every piece gets
+    its own orientations (not round-off phases), tiny pieces get none."""
+    rng = np.random.default_rng(3)
+    n = 2 * size + 2
+    phi = rng.uniform(-math.pi, math.pi, n)
+    pieces = [np.arange(size), np.arange(size, 2 * size)]
+    neighbors = np.zeros((n, 4), dtype=np.int64)
+    for piece in pieces:
+        for i in piece:
+            neighbors[i] = rng.choice(np.setdiff1d(piece, [i]), 4, replace=False)
+    neighbors[-2:] = [[n - 1] * 4, [n - 2] * 4]  # a pair: agrees with any angles
+    angles = (phi[neighbors] - phi[:, None]
+              + rng.normal(0, math.radians(5), neighbors.shape)).astype(np.float32)
+    for labels in (np.zeros(n, dtype=np.int64), None):
+        found = synchronise_angles(neighbors, angles, np.arange(n), labels)
+        for piece in pieces:
+            assert np.degrees(np.median(_circular_error(found[piece], phi[piece]))) < 3
+        assert np.isnan(found[-2:]).all()
+
+
+def test_standardised_images_get_no_pose_from_their_moments():
+    """Moments of images with negative values are no pose: such images are left out
+    of the synchronised pose term instead of asking for poses at the bounds."""
+    from skmcevae.datasets import load_digits_images
+    X, _ = load_digits_images(random_state=0)
+    x = torch.from_numpy(X[:16].reshape(-1, 1, 8, 8)).float()
+    standardised = (x - x.mean((1, 2, 3), keepdim=True)) / x.std((1, 2, 3), keepdim=True)
+    target = torch.zeros(16)
+    tau = torch.zeros(16, 4)
+    assert synchronised_pose_error(standardised, tau, target, "SIM2") == 0
+    assert synchronised_pose_error(x, tau, target, "SIM2") > 0
+    # SO2 needs no moments: its angle target holds whatever the values.
+    turned = torch.full((16, 1), 0.5)
+    assert synchronised_pose_error(standardised, turned, target, "SO2") > 0

@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -282,3 +284,18 @@ def test_neighbor_pose_stays_bounded_on_standardised_sim2_images():
                             x_neighbor=x.flip(0), neighbor_angle=torch.zeros(16))
     # scales within e^+-3 of each other: the term is at most about 2 (1 + e^12)
     assert 0 < summary["neighbor_pose"].item() < 1e6
+
+
+def test_a_diverging_fit_stops_and_keeps_its_best_weights():
+    """With far too high a learning rate the loss explodes to a finite 1e11 (no NaN,
+    which the non-finite guard would catch): the fit stops there, warns, and keeps
+    the weights of its best epoch instead of training on from the exploded ones."""
+    from sklearn.exceptions import ConvergenceWarning
+    from skmcevae import MCEVAE
+    from skmcevae.datasets import load_digits_images
+    X, _ = load_digits_images(random_state=0)
+    params = dict(n_clusters=5, max_epochs=15, hidden_size=64, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged at epoch 3"):
+        model = MCEVAE(**params, learning_rate=0.1).fit(X[:300])
+    assert len(model.history_) == 2  # the diverged epoch is not recorded
+    assert np.isfinite(model.score(X[:300])) and len(set(model.predict(X[:300]))) > 1
