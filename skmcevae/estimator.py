@@ -320,8 +320,9 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                     neighbors=neighbors if pairs else None,
                     neighbor_angles=angles if pairs else None,
                     graph_labels=graph_labels,
-                    pose_targets=self._pose_targets(module, neighbors, angles, rows,
-                                                    graph_labels) if pairs else None,
+                    pose_targets=self._pose_targets(
+                        module, images, neighbors, angles, rows, graph_labels,
+                        warm=previous["module"] is not None) if pairs else None,
                     progress=progress)
             reference = reference_clusters(module, images, rows, graph_labels,
                                            previous["labels"])
@@ -377,12 +378,20 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
             labels[rows] = renamed[labels[rows]]
         return neighbors, labels, angles
 
-    def _pose_targets(self, module, neighbors, angles, rows, labels):
+    def _pose_targets(self, module, images, neighbors, angles, rows, labels, warm):
         """Each image's orientation synchronised over the neighbour graph, or None
-        where there is no pose or the neighbours' pose term is off."""
+        where there is no pose or the neighbours' pose term is off. On a ``warm``
+        start the orientations agree with the trained encoder's angles: a
+        synchronisation over new rows would otherwise turn each cluster's canonical
+        orientation (by tens of degrees on full-circle data)."""
         if angles is None or module.config.group is None or not self.neighbor_pose_weight:
             return None
-        return synchronise_angles(neighbors, angles, rows, labels)
+        reference = None
+        if warm:
+            reference = np.zeros(len(images))
+            tau, = encode(module, images, ("tau_mean",), index=rows)
+            reference[rows] = tau[:, 0]
+        return synchronise_angles(neighbors, angles, rows, labels, reference)
 
     def _set_fitted(self, module, optimiser, readout, labels, history, layout, X,
                     n_threads):

@@ -25,7 +25,7 @@ _DENSE_BELOW = 64
 MIN_PIECE = 5
 
 
-def synchronise_angles(neighbors, angles, rows, labels=None):
+def synchronise_angles(neighbors, angles, rows, labels=None, reference=None):
     """Each training image's orientation phi (n,) in radians, NaN where unknown.
 
     Parameters
@@ -39,6 +39,10 @@ def synchronise_angles(neighbors, angles, rows, labels=None):
     labels : ndarray of shape (n,) or None
         The graph's cluster of each image: only edges inside a cluster are used.
         None: all edges.
+    reference : ndarray of shape (n,) or None
+        Angles (radians) the result should agree with, such as a trained model's
+        poses on a warm start: each piece is then turned by its circular mean
+        difference to them, instead of to a circular mean of 0.
 
     Returns
     -------
@@ -46,7 +50,8 @@ def synchronise_angles(neighbors, angles, rows, labels=None):
         So that the neighbour j of i has ``phi[j] - phi[i] ~ angles`` of the edge.
         Each connected piece of the graph (within a cluster) is synchronised on its
         own, and its angles have a circular mean of 0 (its canonical orientation is
-        its average one): nothing relates the orientations of two pieces. NaN for
+        its average one) or of its difference to ``reference``: nothing relates the
+        orientations of two pieces. NaN for
         images outside ``rows`` and in pieces of fewer than :data:`MIN_PIECE` images.
     """
     phi = np.full(len(neighbors), np.nan, dtype=np.float32)
@@ -59,7 +64,14 @@ def synchronise_angles(neighbors, angles, rows, labels=None):
         for p in range(n_pieces):
             inside = np.flatnonzero(piece == p)
             if len(inside) >= MIN_PIECE:
-                phi[members[inside]] = _leading_phases(matrix[inside][:, inside])
+                phases = _leading_phases(matrix[inside][:, inside])
+                if reference is not None:
+                    # A warm start: keep the orientation the model already learned,
+                    # which a circular mean of 0 over other rows would move.
+                    offset = np.angle(np.exp(1j * (reference[members[inside]]
+                                                   - phases)).sum())
+                    phases = np.angle(np.exp(1j * (phases + offset)))
+                phi[members[inside]] = phases
     return phi
 
 

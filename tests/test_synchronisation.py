@@ -181,3 +181,25 @@ def test_standardised_images_get_no_pose_from_their_moments():
     # SO2 needs no moments: its angle target holds whatever the values.
     turned = torch.full((16, 1), 0.5)
     assert synchronised_pose_error(standardised, turned, target, "SO2") > 0
+
+
+def test_a_warm_start_on_other_images_keeps_the_learned_orientations():
+    """Re-synchronised over other rows, each cluster's orientation would move (its
+    circular mean is taken over other images); on a warm start the targets agree
+    with the trained encoder instead, so the pose term does not jump."""
+    X, _, _ = make_glyphs(360, n_classes=3, image_size=20, group="SO2", random_state=0)
+    model = MCEVAE(n_clusters=3, group="SO2", rotation_range=180.0, max_epochs=12,
+                   batch_size=32, hidden_size=64, n_neighbors=5,
+                   random_state=0).fit(X[:240])
+    before = model.history_[-1]["pose_target"]
+    model.set_params(warm_start=True, max_epochs=1).fit(X[120:])
+    # Measured: 0.64 before, 0.15 after; 2.6 when the targets were re-centred.
+    assert model.history_[-1]["pose_target"] < 1.5 * before
+
+
+def test_a_reference_turns_each_piece_to_agree_with_it():
+    rng = np.random.default_rng(4)
+    phi = rng.uniform(-math.pi, math.pi, 80)
+    neighbors, angles = _random_graph(phi, 4, 0.0, rng)
+    found = synchronise_angles(neighbors, angles, np.arange(80), reference=phi)
+    np.testing.assert_allclose(np.angle(np.exp(1j * (found - phi))), 0, atol=1e-4)
