@@ -142,6 +142,17 @@ def load_fitted(path):
     return model
 
 
+def saved_fits(args):
+    """``(data, seed, X, y, model)`` for each of ``args.datasets`` and ``args.seeds``:
+    the data as made here and the model that --save-models wrote to the folder
+    ``args.models[0]`` (the experiments' common loop)."""
+    for data in args.datasets:
+        for seed in args.seeds:
+            X, y, _ = make_data(data, seed, args.n_samples)
+            model = load_fitted(Path(args.models[0]) / f"{data}-seed{seed}.joblib")
+            yield data, seed, X, y, model
+
+
 def evaluate(name, method, model, X, y, poses, seed, fitted=None):
     start = time.perf_counter()
     if fitted is not None and method == "KMeans MCEVAE":

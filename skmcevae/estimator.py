@@ -28,7 +28,7 @@ from .persistence import PersistenceMixin
 from .progress import FitProgress
 from .readout import (cluster_proba, fit_prior_to_clusters, fit_readout, match_order,
                       reference_clusters, turn_angles)
-from .synchronisation import synchronise_angles
+from .synchronisation import pose_targets
 from .threads import fit_threads, torch_threads
 from .training import build, resolve_epochs, split_validation, train
 from .validation import (check_column_names, check_feature_names, check_fit_data,
@@ -320,9 +320,10 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                     neighbors=neighbors if pairs else None,
                     neighbor_angles=angles if pairs else None,
                     graph_labels=graph_labels,
-                    pose_targets=self._pose_targets(
+                    pose_targets=pose_targets(
                         module, images, neighbors, angles, rows, graph_labels,
-                        warm=previous["module"] is not None) if pairs else None,
+                        warm=previous["module"] is not None)
+                    if pairs and self.neighbor_pose_weight else None,
                     progress=progress)
             reference = reference_clusters(module, images, rows, graph_labels,
                                            previous["labels"])
@@ -377,21 +378,6 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
             renamed = np.argsort(order)  # old cluster order[j] -> j
             labels[rows] = renamed[labels[rows]]
         return neighbors, labels, angles
-
-    def _pose_targets(self, module, images, neighbors, angles, rows, labels, warm):
-        """Each image's orientation synchronised over the neighbour graph, or None
-        where there is no pose or the neighbours' pose term is off. On a ``warm``
-        start the orientations agree with the trained encoder's angles: a
-        synchronisation over new rows would otherwise turn each cluster's canonical
-        orientation (by tens of degrees on full-circle data)."""
-        if angles is None or module.config.group is None or not self.neighbor_pose_weight:
-            return None
-        reference = None
-        if warm:
-            reference = np.zeros(len(images))
-            tau, = encode(module, images, ("tau_mean",), index=rows)
-            reference[rows] = tau[:, 0]
-        return synchronise_angles(neighbors, angles, rows, labels, reference)
 
     def _set_fitted(self, module, optimiser, readout, labels, history, layout, X,
                     n_threads):

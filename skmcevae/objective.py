@@ -87,8 +87,8 @@ def batch_loss(module, x, x_canonical, config, x_neighbor=None, graph_labels=Non
     neighbour search, adds the pose's equivariance between the two
     (``neighbor_pose``). ``pose_target`` (B,), each image's synchronised orientation
     (:mod:`skmcevae.synchronisation`, NaN where unknown), adds the distance of the
-    pose from the pose it implies (``pose_target``), with the same weight. The terms stay on
-    the device, so a training step never waits for the host.
+    pose from the pose it implies (``pose_target``), with the same weight. The terms
+    stay on the device, so a training step never waits for the host.
     """
     out, terms = elbo_terms(module, x, config=config)
     # The graph term's turned copy (with gradient). For SO2 its poses are those of the
@@ -233,8 +233,8 @@ def _unsupervised_invariance(module, x, out, config, shared=None, compare_canoni
     image its pose: with shifts and scales the comparison pays the model to shrink
     or move the canonical object, where fewer pixels are uncertain, against that
     pose (glyphs, one seed: samples in their cluster 0.650 -> 0.708 with nothing
-    else changed; benchmarks/results/levers-v0.7.md). ``shared``, the encoding of one posed copy made for another term,
-    stands in for the first copy.
+    else changed; benchmarks/results/levers-v0.7.md). ``shared``, the encoding of
+    one posed copy made for another term, stands in for the first copy.
     """
     s = config.n_samples
     target = _copy_targets(module, x, config, shared)  # (B*S, ...), copy s of b at b*S+s

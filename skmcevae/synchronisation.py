@@ -17,12 +17,30 @@ from scipy.sparse import coo_matrix, diags
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import eigsh
 
+from .inference import encode
+
 # Below this many images a piece's eigenvector is found densely: eigsh needs
 # more rows than eigenvectors, and small matrices are quicker whole.
 _DENSE_BELOW = 64
 # Pieces of the graph smaller than this get no orientation: a pair or a triangle
 # agrees with any angles, and its images learn their pose from the other terms.
 MIN_PIECE = 5
+
+
+def pose_targets(module, images, neighbors, angles, rows, labels, warm):
+    """The orientations a fit holds the pose at: :func:`synchronise_angles` of the
+    training ``rows`` (n,), or None where the model has no pose or there are no
+    neighbours' angles. On a ``warm`` start they agree with the trained encoder's
+    angles: a synchronisation over new rows would otherwise turn each cluster's
+    canonical orientation (by tens of degrees on full-circle data)."""
+    if angles is None or module.config.group is None:
+        return None
+    reference = None
+    if warm:
+        reference = np.zeros(len(images))
+        tau, = encode(module, images, ("tau_mean",), index=rows)
+        reference[rows] = tau[:, 0]
+    return synchronise_angles(neighbors, angles, rows, labels, reference)
 
 
 def synchronise_angles(neighbors, angles, rows, labels=None, reference=None):

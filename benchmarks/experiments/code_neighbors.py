@@ -29,7 +29,7 @@ from skmcevae.metrics import clustering_accuracy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import experiment_parser  # noqa: E402
-from clustering import load_fitted, make_data  # noqa: E402
+from clustering import saved_fits  # noqa: E402
 
 K_NEAREST = 10
 
@@ -52,28 +52,25 @@ def main(argv=None):
     parser.add_argument("--skip-pixels", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    for data in args.datasets:
-        for seed in args.seeds:
-            X, y, _ = make_data(data, seed, args.n_samples)
-            model = load_fitted(Path(args.models[0]) / f"{data}-seed{seed}.joblib")
-            module, k = model.module_, model.n_clusters
-            images = X.reshape(-1, *model.image_shape_).astype(np.float32)
-            labels = model.predict(X)
-            print(f"{data} seed {seed}: model acc {clustering_accuracy(y, labels):.3f} "
-                  f"nmi {normalized_mutual_info_score(y, labels):.3f}")
-            if not args.skip_pixels:
-                found = pose_invariant_neighbors(images, K_NEAREST, module.config.group,
-                                                 module.config.rotation_range)
-                report("pixels", found, y, k, seed)
-            c_mean, z_mean = encode(module, images, ("c_mean", "z_mean"))
-            report("z_c", code_neighbors(c_mean, K_NEAREST), y, k, seed)
-            report("z_c+z", code_neighbors(np.hstack([c_mean, z_mean]), K_NEAREST), y, k,
-                   seed)
-            features = apply_in_batches(module, images, module.encoder)
-            report("features", code_neighbors(features, K_NEAREST), y, k, seed)
-            turned = encode_turned(module, images, "c_mean", np.radians([-30, 0, 30]))
-            report("z_c turned", code_neighbors(turned.reshape(len(X), 3, k).mean(1),
-                                                K_NEAREST), y, k, seed)
+    for data, seed, X, y, model in saved_fits(args):
+        module, k = model.module_, model.n_clusters
+        images = X.reshape(-1, *model.image_shape_).astype(np.float32)
+        labels = model.predict(X)
+        print(f"{data} seed {seed}: model acc {clustering_accuracy(y, labels):.3f} "
+              f"nmi {normalized_mutual_info_score(y, labels):.3f}")
+        if not args.skip_pixels:
+            found = pose_invariant_neighbors(images, K_NEAREST, module.config.group,
+                                             module.config.rotation_range)
+            report("pixels", found, y, k, seed)
+        c_mean, z_mean = encode(module, images, ("c_mean", "z_mean"))
+        report("z_c", code_neighbors(c_mean, K_NEAREST), y, k, seed)
+        report("z_c+z", code_neighbors(np.hstack([c_mean, z_mean]), K_NEAREST), y, k,
+               seed)
+        features = apply_in_batches(module, images, module.encoder)
+        report("features", code_neighbors(features, K_NEAREST), y, k, seed)
+        turned = encode_turned(module, images, "c_mean", np.radians([-30, 0, 30]))
+        report("z_c turned", code_neighbors(turned.reshape(len(X), 3, k).mean(1),
+                                            K_NEAREST), y, k, seed)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from skmcevae.inference import decode, encode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import experiment_parser  # noqa: E402
-from clustering import load_fitted, make_data  # noqa: E402
+from clustering import saved_fits  # noqa: E402
 
 
 def weighted_moments(mean, variance, weights):
@@ -96,16 +96,13 @@ def main(argv=None):
     parser.add_argument("--per-cluster", type=int, default=100)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    for data in args.datasets:
-        for seed in args.seeds:
-            X, _, _ = make_data(data, seed, args.n_samples)
-            model = load_fitted(Path(args.models[0]) / f"{data}-seed{seed}.joblib")
-            draws, shift = variants(model, X, args.per_cluster, np.random.RandomState(seed))
-            print(f"{data} seed {seed}: largest |prior mean - weighted moment| {shift:.3f}")
-            for name, codes in draws.items():
-                score, per = fidelity_of(model, codes)
-                print(f"  {name:12s} fidelity {score:.3f} per cluster {per.tolist()}",
-                      flush=True)
+    for data, seed, X, y, model in saved_fits(args):
+        draws, shift = variants(model, X, args.per_cluster, np.random.RandomState(seed))
+        print(f"{data} seed {seed}: largest |prior mean - weighted moment| {shift:.3f}")
+        for name, codes in draws.items():
+            score, per = fidelity_of(model, codes)
+            print(f"  {name:12s} fidelity {score:.3f} per cluster {per.tolist()}",
+                  flush=True)
 
 
 if __name__ == "__main__":

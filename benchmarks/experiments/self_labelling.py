@@ -28,7 +28,7 @@ from skmcevae.metrics import clustering_accuracy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import experiment_parser  # noqa: E402
-from clustering import load_fitted, make_data  # noqa: E402
+from clustering import saved_fits  # noqa: E402
 
 
 def main(argv=None):
@@ -38,37 +38,34 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    for data in args.datasets:
-        for seed in args.seeds:
-            torch.manual_seed(seed)
-            X, y, _ = make_data(data, seed, args.n_samples)
-            model = load_fitted(Path(args.models[0]) / f"{data}-seed{seed}.joblib")
-            images = X.reshape(-1, *model.image_shape_).astype(np.float32)
-            module = copy.deepcopy(model.module_)
-            _, loss_config = configs(model.get_params(), model.image_shape_)
-            neighbors = pose_invariant_neighbors(images, model.n_neighbors,
-                                                 module.config.group,
-                                                 module.config.rotation_range)
-            readout = model.readout_
-            optimiser = torch.optim.Adam(module.parameters(), lr=model.learning_rate)
-            proba = model.predict_proba(X)
-            print(f"{data} seed {seed}: start acc {clustering_accuracy(y, proba.argmax(1)):.3f}"
-                  f" nmi {normalized_mutual_info_score(y, proba.argmax(1)):.3f}", flush=True)
-            for round_ in range(args.rounds):
-                targets = proba.argmax(1)
-                confident = np.flatnonzero(proba.max(1) >= args.confidence)
-                for _ in range(args.epochs):
-                    run_epoch(module, optimiser, (images, None), confident, loss_config,
-                              model.batch_size, "cpu", neighbors=neighbors,
-                              graph_labels=targets)
-                module.eval()
-                readout = fit_readout(module, images, "mixture", seed, reference=targets)
-                proba = cluster_proba(module, readout, images, np.zeros(1))
-                labels = proba.argmax(1)
-                print(f"  round {round_ + 1}: confident {len(confident) / len(X):.3f} "
-                      f"(acc {clustering_accuracy(y[confident], targets[confident]):.3f}) "
-                      f"-> acc {clustering_accuracy(y, labels):.3f} "
-                      f"nmi {normalized_mutual_info_score(y, labels):.3f}", flush=True)
+    for data, seed, X, y, model in saved_fits(args):
+        torch.manual_seed(seed)
+        images = X.reshape(-1, *model.image_shape_).astype(np.float32)
+        module = copy.deepcopy(model.module_)
+        _, loss_config = configs(model.get_params(), model.image_shape_)
+        neighbors = pose_invariant_neighbors(images, model.n_neighbors,
+                                             module.config.group,
+                                             module.config.rotation_range)
+        readout = model.readout_
+        optimiser = torch.optim.Adam(module.parameters(), lr=model.learning_rate)
+        proba = model.predict_proba(X)
+        print(f"{data} seed {seed}: start acc {clustering_accuracy(y, proba.argmax(1)):.3f}"
+              f" nmi {normalized_mutual_info_score(y, proba.argmax(1)):.3f}", flush=True)
+        for round_ in range(args.rounds):
+            targets = proba.argmax(1)
+            confident = np.flatnonzero(proba.max(1) >= args.confidence)
+            for _ in range(args.epochs):
+                run_epoch(module, optimiser, (images, None), confident, loss_config,
+                          model.batch_size, "cpu", neighbors=neighbors,
+                          graph_labels=targets)
+            module.eval()
+            readout = fit_readout(module, images, "mixture", seed, reference=targets)
+            proba = cluster_proba(module, readout, images, np.zeros(1))
+            labels = proba.argmax(1)
+            print(f"  round {round_ + 1}: confident {len(confident) / len(X):.3f} "
+                  f"(acc {clustering_accuracy(y[confident], targets[confident]):.3f}) "
+                  f"-> acc {clustering_accuracy(y, labels):.3f} "
+                  f"nmi {normalized_mutual_info_score(y, labels):.3f}", flush=True)
 
 
 if __name__ == "__main__":
