@@ -38,7 +38,8 @@ def configs(params, image_shape):
         cluster_temperature=params["cluster_temperature"],
         rotation_range=math.radians(params["rotation_range"]),
         translation_range=2 * params["translation_range"],
-        scale_range=params["scale_range"], decoder=params["decoder"])
+        scale_range=params["scale_range"], decoder=params["decoder"],
+        pose_search_step=math.radians(params["pose_search_step"] or 0.0))
     loss = LossConfig(beta=params["beta"], invariance=params["invariance"],
                       n_samples=params["n_invariance_samples"],
                       consistency_weight=params["consistency_weight"],

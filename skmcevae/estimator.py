@@ -22,8 +22,8 @@ from .config import architecture_changes, configs
 from .generative import GenerativeMixin
 from .graph import neighbor_graph
 from .groups import GROUP_PARAM_NAMES, POSE_NAMES
-from .inference import (angle_spread, cuda_devices, encode, fit_display_pose,
-                        module_device, resolve_device)
+from .inference import (cuda_devices, encode, fit_display_pose,
+                        module_device, resolve_device, turn_error)
 from .persistence import PersistenceMixin
 from .progress import FitProgress
 from .readout import (cluster_proba, fit_prior_to_clusters, fit_readout, match_order,
@@ -35,9 +35,11 @@ from .validation import (check_column_names, check_feature_names, check_fit_data
                          check_params, check_predict_data, column_names)
 
 
-# Below this circular spread (degrees) of the training images' angles, a fit warns
-# that the pose was not learned.
-MIN_POSE_SPREAD = 2.0
+# Above this fraction of the rotation range, the median error with which the pose
+# follows a turn of the image (inference.turn_error), a fit warns that the pose was
+# not learned: an unlearned pose errs by about half the range, trained models by
+# 1-6% of it (so2: 2.6 of 90 degrees, se2: 10.5; benchmarks/results/generative-v0.7.md).
+MAX_TURN_ERROR = 0.25
 
 
 class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
@@ -110,6 +112,16 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         pair, clusters of glyphs kept canonical images turned against each other.
         0 turns both off; they act only with a group,
         ``invariance="unsupervised"`` and ``n_neighbors > 0``.
+    pose_search_step : float or None, default=10.0
+        The encoder's turn is refined by a search, in training and after: the
+        canonical image is drawn at the encoder's pose turned by each multiple of
+        this many degrees within [-rotation_range, rotation_range], and the turn
+        that reconstructs the image best is kept; the encoder learns what is finer
+        than the step. On glyphs turned over the whole circle the encoder alone
+        left some clusters' canonical images in two orientations
+        (:mod:`skmcevae.pose_search`). Each step costs a decoder pass and one warp
+        per turn tried. None turns it off (the encoder's pose alone, as before
+        0.8.0).
     test_rotations : int, default=1
         ``predict_proba`` averages the probabilities of this many copies turned
         evenly over [-rotation_range, rotation_range]: steadier under rotation (0.91
@@ -235,7 +247,7 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
                  scale_range=0.2, consistency_weight=10.0, n_neighbors=7,
                  n_landmarks=10000, graph_weight=10.0, pose_weight=10.0,
-                 neighbor_pose_weight=10.0, test_rotations=1,
+                 neighbor_pose_weight=10.0, pose_search_step=10.0, test_rotations=1,
                  cluster_temperature=0.2,
                  assign_by="mixture", hidden_size=512, decoder="dense",
                  max_epochs="auto", batch_size=100,
@@ -259,6 +271,7 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         self.graph_weight = graph_weight
         self.pose_weight = pose_weight
         self.neighbor_pose_weight = neighbor_pose_weight
+        self.pose_search_step = pose_search_step
         self.test_rotations = test_rotations
         self.cluster_temperature = cluster_temperature
         self.assign_by = assign_by
@@ -406,17 +419,20 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                           ConvergenceWarning)
 
     def _warn_if_pose_unlearned(self, images):
-        """A pose that barely varies over posed images was not learned (short fits:
-        600 images for 20 epochs left it within 2 degrees of the start)."""
+        """A pose that does not follow a turn of the image was not learned (short
+        fits: 600 images for 20 epochs left it within 2 degrees of the start; with
+        the pose search an untrained model picks its turns at random)."""
         config = self.module_.config
         if config.group is None or not self.rotation_range:
             return
-        spread = angle_spread(self.module_, images)
-        if spread < MIN_POSE_SPREAD:
-            warnings.warn(f"The pose has hardly been learned: its angle varies by "
-                          f"{spread:.1f} degrees over the training images. Train longer "
-                          f"(max_epochs) or, if the images are upright, use group=None.",
-                          ConvergenceWarning)
+        error = turn_error(self.module_, images)
+        span = np.degrees(config.rotation_range)
+        if error > MAX_TURN_ERROR * span:
+            warnings.warn(f"The pose has hardly been learned: turned by up to "
+                          f"{span:.0f} degrees, the training images' angle misses the "
+                          f"turn by {error:.0f} degrees (median). Train longer "
+                          f"(max_epochs) or, if the images are upright or have no "
+                          f"orientation, use group=None.", ConvergenceWarning)
 
     # --------------------------------------------------------------- inference
     def predict(self, X):

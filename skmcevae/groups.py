@@ -122,6 +122,24 @@ def exp_map(tau, group):
     return torch.cat([linear, shift], dim=-1)
 
 
+def log_map(matrix, group):
+    """The poses tau (B, d) of the affine matrices (B, 2, 3) of ``group``: the inverse
+    of :func:`exp_map`, with angles in (-pi, pi]."""
+    linear, shift = matrix[:, :, :2], matrix[:, :, 2:]
+    theta = torch.atan2(linear[:, 1, 0] - linear[:, 0, 1],
+                        linear[:, 0, 0] + linear[:, 1, 1])
+    if group == "SO2":
+        return theta.unsqueeze(1)
+    if group == "SE2":
+        u = torch.linalg.solve(left_jacobian(theta), shift).squeeze(-1)
+        return torch.cat([theta.unsqueeze(1), u], dim=1)
+    log_scale = 0.5 * torch.log(torch.linalg.det(linear).abs())
+    a, b = _w_coefficients(theta, log_scale)
+    w = torch.stack([torch.stack([a, -b], -1), torch.stack([b, a], -1)], -2)
+    u = torch.linalg.solve(w, shift).squeeze(-1)
+    return torch.cat([theta.unsqueeze(1), u, log_scale.unsqueeze(1)], dim=1)
+
+
 def upright_pose(shift, log_scale, group):
     """The pose tau (B, d) of ``group`` without a turn whose map is
     ``[exp(log_scale) I | shift]``: ``shift`` (B, 2), ``log_scale`` (B,)."""

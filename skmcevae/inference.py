@@ -10,7 +10,8 @@ import warnings
 import numpy as np
 import torch
 
-from .groups import GROUP_DIMS, exp_map, invert_affine, rotate, upright_pose, warp
+from .groups import (GROUP_DIMS, exp_map, invert_affine, rotate, rotation_matrix,
+                     upright_pose, warp)
 
 # Measured fastest on a 2-core CPU for 28x28 images (benchmarks/results/speed-cpu.md).
 INFERENCE_BATCH = 128
@@ -43,7 +44,7 @@ def encode(module, images, keys, index=None):
     """The posterior heads ``keys`` (e.g. "c_mean", "z_mean") of each image (of the
     rows ``index`` only, when given), one (n, size) array per key."""
     def heads(x):
-        post = module.encode(x)
+        post = module.encode(x, search="tau_mean" in keys)
         return torch.cat([post[key] for key in keys], dim=1)
     out = apply_in_batches(module, images, heads, index=index)
     sizes = np.cumsum([head_size(module.config, key) for key in keys])[:-1]
@@ -53,7 +54,8 @@ def encode(module, images, keys, index=None):
 def encode_turned(module, images, key, angles):
     """The head ``key`` of each image turned by each angle (radians), (n, A * size)."""
     def heads(x):
-        return torch.cat([module.encode(rotate(x, angle) if angle else x)[key]
+        return torch.cat([module.encode(rotate(x, angle) if angle else x,
+                                        search=key == "tau_mean")[key]
                           for angle in angles], dim=1)
     return apply_in_batches(module, images, heads)
 
@@ -105,12 +107,23 @@ def undo_encoder_pose(module, images):
     return apply_in_batches(module, images, undo)
 
 
-def angle_spread(module, images, n_sample=1000):
-    """Circular spread, in degrees, of the encoder's angle over (up to ``n_sample``
-    evenly spread of) the images: near 0 when the pose was not learned."""
-    tau, = encode(module, images[:: max(1, len(images) // n_sample)], ("tau_mean",))
-    resultant = np.hypot(np.cos(tau[:, 0]).mean(), np.sin(tau[:, 0]).mean())
-    return float(np.degrees(np.sqrt(max(-2 * np.log(np.clip(resultant, 1e-12, 1)), 0))))
+def turn_error(module, images, n_sample=500):
+    """Median error, in degrees, with which the pose follows a turn of the image: over
+    (up to ``n_sample`` evenly spread of) the images x, each turned by its own of
+    evenly spaced turns g within the model's rotation range,
+    ``|theta(g.x) - theta(x) - g|``. A few degrees for a learned pose; for one that
+    ignores the turn, or picks its angle at random, about half the range."""
+    span = module.config.rotation_range
+    x = images[:: max(1, len(images) // n_sample)]
+    turns = np.linspace(-span, span, len(x))
+    tau, = encode(module, x, ("tau_mean",))
+
+    def turned_pose(batch, angle):
+        return module.encode(warp(batch, rotation_matrix(angle)))["tau_mean"]
+    moved = apply_in_batches(module, x, turned_pose,
+                             alongside=turns.astype(np.float32))
+    error = np.angle(np.exp(1j * (moved[:, 0] - tau[:, 0] - turns)))
+    return float(np.degrees(np.median(np.abs(error))))
 
 
 def head_size(config, key):

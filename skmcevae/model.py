@@ -11,10 +11,8 @@ import torch
 from torch import nn
 
 from .groups import exp_map, group_dim, warp
-
-# Canonical images are kept away from 0 and 1 so the Bernoulli log-likelihood
-# stays finite.
-PIXEL_EPS = 1e-4
+from .losses import PIXEL_EPS
+from .pose_search import refine_pose, search_turns
 MIN_IMAGE_SIDE = 8
 
 
@@ -40,6 +38,9 @@ class ModelConfig:
     rotation_range: float = math.pi / 2
     translation_range: float = 0.5
     scale_range: float = 0.2
+    # The step (radians) of the search that refines the encoder's turn
+    # (:mod:`skmcevae.pose_search`); 0: the encoder's pose alone, as before 0.8.0.
+    pose_search_step: float = 0.0
 
     # Fields a warm start cannot change: they fix the shapes of the weights.
     ARCHITECTURE = ("image_shape", "n_clusters", "latent_dim", "group", "likelihood",
@@ -265,8 +266,10 @@ class MCEVAEModule(nn.Module):
         # encode on a 2-core CPU (benchmarks/results/speed-cpu.md).
         self.to(memory_format=torch.channels_last)
 
-    def encode(self, x):
-        """Posterior parameters of z_c, z and tau for images x (B, C, H, W)."""
+    def encode(self, x, search=True):
+        """Posterior parameters of z_c, z and tau for images x (B, C, H, W); with
+        ``search=False`` tau is the encoder's own, not refined by the pose search
+        (for callers that do not read it)."""
         h = self.encoder(x)
         c_mean, c_logvar, c_logits = self.cluster_head(h)
         if self.config.cluster_temperature:
@@ -277,9 +280,21 @@ class MCEVAEModule(nn.Module):
             tau_mean, tau_logvar = empty, empty
         else:
             tau_mean, tau_logvar = self.pose_head(h)
+            if search and self.config.pose_search_step:
+                tau_mean = self.refine_pose(x, c_mean, z_mean, tau_mean)
         return {"c_mean": c_mean, "c_logvar": c_logvar, "c_logits": c_logits,
                 "z_mean": z_mean, "z_logvar": z_logvar,
                 "tau_mean": tau_mean, "tau_logvar": tau_logvar}
+
+    def refine_pose(self, x, c_mean, z_mean, tau_mean):
+        """The encoder's pose turned by the best turn of the search (the canonical
+        image of the posterior means drawn at each)."""
+        config = self.config
+        turns = search_turns(config.rotation_range, config.pose_search_step)
+        with torch.no_grad():
+            canonical = self.decode_canonical(c_mean, z_mean)
+        return refine_pose(canonical, x, tau_mean, config.group, config.likelihood,
+                           turns).to(tau_mean.dtype)
 
     def decode_canonical(self, z_c, z):
         """The pose-free image of the code (z_c, z), in the data's value range."""

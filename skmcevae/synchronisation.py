@@ -28,11 +28,12 @@ MIN_PIECE = 5
 
 
 def pose_targets(module, images, neighbors, angles, rows, labels, warm):
-    """The orientations a fit holds the pose at: :func:`synchronise_angles` of the
-    training ``rows`` (n,), or None where the model has no pose or there are no
-    neighbours' angles. On a ``warm`` start they agree with the trained encoder's
-    angles: a synchronisation over new rows would otherwise turn each cluster's
-    canonical orientation (by tens of degrees on full-circle data)."""
+    """The orientations a fit holds the pose at, (n, 2): :func:`synchronise_angles`
+    of the training ``rows`` and the piece of the graph each was synchronised in
+    (-1 where none); None where the model has no pose or there are no neighbours'
+    angles. On a ``warm`` start they agree with the trained encoder's angles: a
+    synchronisation over new rows would otherwise turn each cluster's canonical
+    orientation (by tens of degrees on full-circle data)."""
     if angles is None or module.config.group is None:
         return None
     reference = None
@@ -40,10 +41,13 @@ def pose_targets(module, images, neighbors, angles, rows, labels, warm):
         reference = np.zeros(len(images))
         tau, = encode(module, images, ("tau_mean",), index=rows)
         reference[rows] = tau[:, 0]
-    return synchronise_angles(neighbors, angles, rows, labels, reference)
+    phi, piece = synchronise_angles(neighbors, angles, rows, labels, reference,
+                                    return_pieces=True)
+    return np.stack([phi, piece.astype(np.float32)], axis=1)
 
 
-def synchronise_angles(neighbors, angles, rows, labels=None, reference=None):
+def synchronise_angles(neighbors, angles, rows, labels=None, reference=None,
+                       return_pieces=False):
     """Each training image's orientation phi (n,) in radians, NaN where unknown.
 
     Parameters
@@ -61,6 +65,8 @@ def synchronise_angles(neighbors, angles, rows, labels=None, reference=None):
         Angles (radians) the result should agree with, such as a trained model's
         poses on a warm start: each piece is then turned by its circular mean
         difference to them, instead of to a circular mean of 0.
+    return_pieces : bool, default=False
+        Also return the piece of each image.
 
     Returns
     -------
@@ -71,8 +77,11 @@ def synchronise_angles(neighbors, angles, rows, labels=None, reference=None):
         its average one) or of its difference to ``reference``: nothing relates the
         orientations of two pieces. NaN for
         images outside ``rows`` and in pieces of fewer than :data:`MIN_PIECE` images.
+    pieces : ndarray of shape (n,), int64
+        With ``return_pieces``: a number per synchronised piece, -1 where phi is NaN.
     """
     phi = np.full(len(neighbors), np.nan, dtype=np.float32)
+    pieces = np.full(len(neighbors), -1, dtype=np.int64)
     rows = np.asarray(rows)
     groups = [rows] if labels is None else [rows[labels[rows] == k]
                                             for k in np.unique(labels[rows])]
@@ -90,7 +99,8 @@ def synchronise_angles(neighbors, angles, rows, labels=None, reference=None):
                                                    - phases)).sum())
                     phases = np.angle(np.exp(1j * (phases + offset)))
                 phi[members[inside]] = phases
-    return phi
+                pieces[members[inside]] = pieces.max() + 1
+    return (phi, pieces) if return_pieces else phi
 
 
 def _edge_matrix(members, neighbors, angles):

@@ -182,7 +182,8 @@ def run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,
     them (memmaps stay on disk) and moved to the device. ``neighbors`` (n, k), indices
     into the images or None, gives each image's pose-invariant neighbours: one is drawn
     at random per image and step; ``neighbor_angles`` (n, k), the angle at which each
-    matched, or None; ``pose_targets`` (n,), each image's synchronised orientation, or
+    matched, or None; ``pose_targets`` (n, 2), each image's synchronised orientation
+    and its piece of the graph (:func:`~skmcevae.synchronisation.pose_targets`), or
     None. The loss terms are summed on the device and read
     back once, at the end of the epoch. ``on_batch(done)`` is called after each step.
     """

@@ -17,6 +17,8 @@ LAYOUTS = {"flat": "flat rows (n, C*H*W)", "HW": "(n, H, W)", "CHW": "(n, C, H, 
            "HWC": "(n, H, W, C)"}
 # What a channel axis holds (grey, RGB, RGBA): image libraries put it last.
 CHANNELS = (1, 3, 4)
+# The finest pose search (degrees): 720 turns per image and pass.
+MIN_SEARCH_STEP = 0.5
 
 
 def normalise_image_shape(image_shape):
@@ -151,8 +153,13 @@ def check_params(est):
         if fraction >= 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}.")
     _check_real(est, "learning_rate", strict=True)
-    if est.cluster_temperature is not None:
-        _check_real(est, "cluster_temperature", strict=True)
+    for name in ("cluster_temperature", "pose_search_step"):
+        if getattr(est, name) is not None:
+            _check_real(est, name, strict=True)
+    if est.pose_search_step is not None and est.pose_search_step < MIN_SEARCH_STEP:
+        raise ValueError(f"pose_search_step must be at least {MIN_SEARCH_STEP} degrees "
+                         f"(each image tries 360 / step turns), got "
+                         f"{est.pose_search_step}; None turns the search off.")
     for name in ("beta", "rotation_range", "translation_range", "scale_range",
                  "consistency_weight", "graph_weight", "pose_weight",
                  "neighbor_pose_weight"):

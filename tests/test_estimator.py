@@ -386,9 +386,11 @@ def test_score_is_a_monte_carlo_elbo(fitted, digits):
     assert np.all(np.abs(scores - expected) < 5 * spread + 1e-3)
     assert abs(scores.mean() - expected.mean()) < 2 * spread.mean()
     # Evaluated at the means instead, the reconstruction term is not a bound: it is
-    # what score used to report, and it differs.
+    # what score used to report, and it is optimistic by more than the independent
+    # estimate's own error (500 draws).
     at_means = -sum(terms.values()).numpy()
-    assert np.abs(at_means - expected).mean() > 5 * spread.mean()
+    error = np.sqrt((draws.var(0).numpy() / 500).sum()) / len(X)  # of the mean
+    assert (at_means - expected).mean() > 5 * error
 
 
 def test_predict_pose_reads_the_encoders_pose_in_named_units(digits, tiny_params):
@@ -517,7 +519,9 @@ def test_collapsed_codes_give_a_warning_and_a_read_out_not_a_traceback(digits, t
     from sklearn.exceptions import ConvergenceWarning
     from skmcevae.readout import fit_readout
     X = digits[0]
-    model = MCEVAE(**tiny_params).fit(X)
+    # Weights in which the scaled codes below collapse (the pose search's training
+    # gives others, whose mixture happens to fit); the search plays no part here.
+    model = MCEVAE(**dict(tiny_params, pose_search_step=None)).fit(X)
     with torch.no_grad():
         model.module_.cluster_head.out.weight.mul_(1e5)  # codes of a diverged fit
     images = np.concatenate([np.zeros((30, 64), np.float32), X]).reshape(-1, 1, 8, 8)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from skmcevae.groups import (compose, exp_map, group_dim, invert_affine,
-                             left_jacobian, pose_matrix, poses_to_matrix, rotation,
+                             left_jacobian, log_map, pose_matrix, poses_to_matrix, rotation,
                              rotate, rotation_matrix, sample_poses, warp)
 
 GROUPS = ["SO2", "SE2", "SIM2"]
@@ -41,6 +41,21 @@ def test_exp_of_negated_tau_is_the_inverse(group):
     # Every group is exponentiated exactly, so exp(-tau) = exp(tau)^-1.
     tau = _random_tau(group)
     torch.testing.assert_close(exp_map(-tau, group), invert_affine(exp_map(tau, group)))
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_log_map_inverts_the_exp_map(group):
+    tau = _random_tau(group)
+    tau[:, 0] = torch.linspace(-math.pi + 1e-6, math.pi, len(tau), dtype=tau.dtype)
+    torch.testing.assert_close(log_map(exp_map(tau, group), group), tau)
+    # Any map, also one of a tau turned by more than half a turn: exp(log(M)) = M,
+    # with the angle of log(M) in (-pi, pi].
+    turned = tau.clone()
+    turned[:, 0] = tau[:, 0] + 2.5
+    matrix = exp_map(turned, group)
+    back = log_map(matrix, group)
+    torch.testing.assert_close(exp_map(back, group), matrix)
+    assert back[:, 0].abs().max() <= math.pi
 
 
 def _algebra(tau, group):
