@@ -27,12 +27,7 @@ the clustering benchmark) and reports:
   map from the pose's translation explains, one map per cluster (a cluster's
   canonical image may be turned, which turns its translations); canon_stab: as in
   the clustering
-  benchmark; centre_r2 (shifted data): the same for the centre of the object in the
-  image (where the canonical image's centre lies, as ``predict_pose`` reports it)
-  against the true one. shift_r2 reads the sampling offset t of exp(tau) = [A | t],
-  which turns with the angle: an angle off by d moves it by d times the object's
-  distance from the centre, so it also charges angle errors; centre_r2 does not;
-
+  benchmark;
 - with --baseline, the same recon and elbo for the no-pose VAE of the same latent
   size (``group=None, invariance=None, n_neighbors=0``).
 
@@ -66,7 +61,7 @@ from common import header, write_report
 
 NO_POSE = dict(group=None, invariance=None, n_neighbors=0)
 COLUMNS = ("acc", "nmi", "fidelity", "judged", "judge_acc", "style_min", "style_max", "recon", "elbo",
-           "recon_vae", "elbo_vae", "pose_err", "equiv_err", "shift_r2", "centre_r2", "canon_stab")
+           "recon_vae", "elbo_vae", "pose_err", "equiv_err", "shift_r2", "canon_stab")
 
 
 def sample_fidelity(model, n_per_cluster, seed):
@@ -152,7 +147,6 @@ def pose_figures(model, X, poses, labels, seed):
                "equiv_err": float(np.median(np.abs(error)))}
     if np.abs(poses[:, 1:3]).max() > 0:
         figures["shift_r2"] = shift_r2(matrices[:, :, 2], poses[:, 1:3], labels)
-        figures["centre_r2"] = shift_r2(centres(matrices), true_centres(poses), labels)
     return figures
 
 
@@ -167,24 +161,6 @@ def shift_r2(shift, true_shift, labels):
         fitted = LinearRegression().fit(shift[inside], true_shift[inside])
         residual += ((fitted.predict(shift[inside]) - true_shift[inside]) ** 2).sum()
     return float(1 - residual / ((true_shift - true_shift.mean(0)) ** 2).sum())
-
-
-def centres(matrices):
-    """Where the canonical image's centre lies in each image, (n, 2): the point p
-    with A p + t = 0, in affine_grid units (what ``predict_pose`` reports in pixels)."""
-    linear, shift = matrices[:, :, :2], matrices[:, :, 2:]
-    return -np.linalg.solve(linear, shift)[..., 0]
-
-
-def true_centres(poses):
-    """The same for the poses of ``random_poses`` and ``make_glyphs`` (angle in
-    degrees, shift as a fraction of the side, log-scale): the input is read at
-    exp(s) R p + 2 shift."""
-    angle = np.radians(poses[:, 0])
-    cos, sin = np.cos(angle), np.sin(angle)
-    matrices = np.exp(poses[:, 3])[:, None, None] * np.stack(
-        [np.stack([cos, -sin], 1), np.stack([sin, cos], 1)], 1)
-    return centres(np.concatenate([matrices, 2 * poses[:, 1:3, None]], axis=2))
 
 
 def evaluate(name, seed, n_samples, epochs, baseline, n_per_cluster, params=None,
