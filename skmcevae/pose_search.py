@@ -48,7 +48,33 @@ def refine_pose(canonical, x, tau, group, likelihood, turns):
                              start.repeat_interleave(g, dim=0))  # (B*G, 2, 3)
         drawn = warp(canonical.detach().float().repeat_interleave(g, dim=0), candidates)
         error = reconstruction_error(drawn, x.float().repeat_interleave(g, dim=0),
-                                     likelihood)  # (B*G,)
-        best = turns[error.view(b, g).argmin(1)]  # (B,)
+                                     likelihood).view(b, g)
+        best = _between_turns(error, turns)  # (B,)
     moved = compose(rotation_matrix(best).to(tau.dtype), exp_map(tau, group))
     return log_map(moved, group)
+
+
+def _between_turns(error, turns):
+    """The turn (B,) at the minimum of the parabola through the best turn's error
+    (B, G) and its two neighbours': the grid's step no longer bounds the precision.
+    On the full circle the grid wraps; at the ends of a partial range the best turn
+    itself."""
+    g = len(turns)
+    index = error.argmin(1)
+    if g < 3:
+        return turns[index]
+    step = turns[1] - turns[0]
+    wraps = abs(float(turns[-1] - turns[0] + step) - 2 * math.pi) < 1e-4
+    before, after = index - 1, index + 1
+    if wraps:
+        before, after = before % g, after % g
+    inside = (before >= 0) & (after < g)
+    rows = torch.arange(len(index), device=error.device)
+    low = error[rows, before.clamp(0, g - 1)]
+    mid = error[rows, index]
+    high = error[rows, after.clamp(0, g - 1)]
+    curvature = low - 2 * mid + high
+    # The vertex, within half a step of the best turn (curvature > 0 at a minimum).
+    shift = torch.where(curvature > 0, 0.5 * (low - high) / curvature.clamp_min(1e-12),
+                        torch.zeros_like(mid)).clamp(-0.5, 0.5)
+    return turns[index] + torch.where(inside, shift, torch.zeros_like(shift)) * step
