@@ -293,8 +293,11 @@ class MCEVAEModule(nn.Module):
         turns = search_turns(config.rotation_range, config.pose_search_step)
         with torch.no_grad():
             canonical = self.decode_canonical(c_mean, z_mean)
-        return refine_pose(canonical, x, tau_mean, config.group, config.likelihood,
-                           turns).to(tau_mean.dtype)
+        # The pose's matrices in float32 also under mixed precision: in bfloat16 an
+        # angle would keep about two digits.
+        with torch.autocast(x.device.type, enabled=False):
+            return refine_pose(canonical.float(), x.float(), tau_mean.float(),
+                               config.group, config.likelihood, turns)
 
     def decode_canonical(self, z_c, z):
         """The pose-free image of the code (z_c, z), in the data's value range."""
