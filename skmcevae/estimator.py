@@ -22,7 +22,7 @@ from .config import architecture_changes, configs
 from .generative import GenerativeMixin
 from .graph import neighbor_graph
 from .groups import GROUP_PARAM_NAMES, POSE_NAMES
-from .inference import (cuda_devices, encode, fit_display_pose,
+from .inference import (cuda_devices, encode, fit_display_pose, fit_display_turns,
                         module_device, resolve_device, turn_error)
 from .persistence import PersistenceMixin
 from .progress import FitProgress
@@ -40,6 +40,8 @@ from .validation import (check_column_names, check_feature_names, check_fit_data
 # not learned: an unlearned pose errs by about half the range, trained models by
 # 1-6% of it (so2: 2.6 of 90 degrees, se2: 10.5; benchmarks/results/generative-v0.7.md).
 MAX_TURN_ERROR = 0.25
+# ... and above this many degrees: trained models follow turns to 1.5-10 degrees.
+MIN_TURN_ERROR = 10.0
 
 
 class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
@@ -346,6 +348,7 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
             fit_prior_to_clusters(module, images, proba, rows)
             fit_display_pose(module, images, rows)
             labels = proba.argmax(1)
+            fit_display_turns(module, images, labels, rows)
         self._set_fitted(module, optimiser, readout, labels, previous["history"] + history,
                          layout, X, n_threads)
         self._warn_if_pose_unlearned(images)
@@ -425,9 +428,11 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         config = self.module_.config
         if config.group is None or not self.rotation_range:
             return
+        span = min(np.degrees(config.rotation_range), 180.0)
+        if span / 2 <= MIN_TURN_ERROR:
+            return  # an unlearned pose errs by about span / 2: nothing to tell apart
         error = turn_error(self.module_, images)
-        span = np.degrees(config.rotation_range)
-        if error > MAX_TURN_ERROR * span:
+        if error > max(MAX_TURN_ERROR * span, MIN_TURN_ERROR):
             warnings.warn(f"The pose has hardly been learned: turned by up to "
                           f"{span:.0f} degrees, the training images' angle misses the "
                           f"turn by {error:.0f} degrees (median). Train longer "

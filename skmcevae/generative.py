@@ -6,6 +6,7 @@ half is in :mod:`skmcevae.estimator`.
 import numbers
 
 import numpy as np
+import torch
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -37,9 +38,11 @@ class GenerativeMixin:
         SIM2); ``shift_x_px``, ``shift_y_px``: where the canonical image's centre went,
         in pixels, x to the right and y down (SE2, SIM2); ``scale``: the object's size
         over its canonical size (SIM2). The canonical image is the one ``sample``
-        and the plots show: upright, at the training images' mean shift and scale,
-        so shifts and scales are about the mean's. :meth:`transform` keeps the raw
-        latent tau, measured from the decoder's own frame.
+        and the plots show for the image's cluster: at the mean angle of the
+        cluster's training images (upright for digits turned within +-90 degrees)
+        and at the training images' mean shift and scale, so angles, shifts and
+        scales are about those means. :meth:`transform` keeps the raw latent tau,
+        measured from the decoder's own frame.
 
         Parameters
         ----------
@@ -59,16 +62,25 @@ class GenerativeMixin:
         images, _ = self._validate_predict_data(X)
         config = self.module_.config
         tau, = encode(self.module_, images, ("tau_mean",))
-        display = self.module_.display.detach().cpu().numpy()
+        display = self._display_poses(images)
         return pose_in_units(tau, config.group, config.image_shape, display)
+
+    def _display_poses(self, images):
+        """The pose (n, d) at which each image's cluster's canonical image is shown."""
+        clusters = cluster_proba(self.module_, self.readout_, images,
+                                 self._turn_angles(self.module_)).argmax(1)
+        with torch.no_grad():
+            pose = self.module_.display_pose(
+                len(images), torch.from_numpy(clusters).to(self.module_.display.device))
+        return pose.cpu().numpy()
 
     def inverse_transform(self, Z):
         """Images decoded from codes ``[z_c, z, tau]``, in the layout of the fitted X.
 
         Setting the pose columns to 0 gives the decoder's pose-free image in its own
-        frame; for SE2 and SIM2 that frame may be shifted or scaled away from the
-        images' (``module_.display`` holds the pose at which ``sample`` and the plots
-        show canonical images).
+        frame, which may be turned, shifted or scaled away from the images'
+        (``module_.display_pose(n, clusters)`` gives the pose at which ``sample`` and
+        the plots show each cluster's canonical images).
 
         Parameters
         ----------
@@ -162,7 +174,7 @@ class GenerativeMixin:
         rng = check_random_state(self.random_state if random_state is None
                                  else random_state)
         codes, y = sample_codes(self.module_, n_samples, cluster, rng)
-        return from_images(decode(self.module_, codes), self._fit_layout), y
+        return from_images(decode(self.module_, codes, y), self._fit_layout), y
 
     def score_samples(self, X):
         """Evidence lower bound (ELBO) of each image, in nats (higher is better).

@@ -125,19 +125,27 @@ def exp_map(tau, group):
 def log_map(matrix, group):
     """The poses tau (B, d) of the affine matrices (B, 2, 3) of ``group``: the inverse
     of :func:`exp_map`, with angles in (-pi, pi]."""
-    linear, shift = matrix[:, :, :2], matrix[:, :, 2:]
+    linear, shift = matrix[:, :, :2], matrix[:, :, 2]
     theta = torch.atan2(linear[:, 1, 0] - linear[:, 0, 1],
                         linear[:, 0, 0] + linear[:, 1, 1])
     if group == "SO2":
         return theta.unsqueeze(1)
     if group == "SE2":
-        u = torch.linalg.solve(left_jacobian(theta), shift).squeeze(-1)
-        return torch.cat([theta.unsqueeze(1), u], dim=1)
-    log_scale = 0.5 * torch.log(torch.linalg.det(linear).abs())
+        a, b = _v_coefficients(theta)
+        return torch.cat([theta.unsqueeze(1), _solve_rotation_scaling(a, b, shift)], 1)
+    det = linear[:, 0, 0] * linear[:, 1, 1] - linear[:, 0, 1] * linear[:, 1, 0]
+    log_scale = 0.5 * torch.log(det.abs())
     a, b = _w_coefficients(theta, log_scale)
-    w = torch.stack([torch.stack([a, -b], -1), torch.stack([b, a], -1)], -2)
-    u = torch.linalg.solve(w, shift).squeeze(-1)
+    u = _solve_rotation_scaling(a, b, shift)
     return torch.cat([theta.unsqueeze(1), u, log_scale.unsqueeze(1)], dim=1)
+
+
+def _solve_rotation_scaling(a, b, y):
+    """u (B, 2) with [[a, -b], [b, a]] u = y, in closed form: no solver, whose error
+    check would wait on the device."""
+    norm = a * a + b * b
+    return torch.stack([(a * y[:, 0] + b * y[:, 1]) / norm,
+                        (a * y[:, 1] - b * y[:, 0]) / norm], dim=1)
 
 
 def upright_pose(shift, log_scale, group):
@@ -226,15 +234,17 @@ def pose_in_units(tau, group, image_shape, display=None):
     the image is displayed (row 0 at the top), in (-180, 180]. ``shift_x_px``,
     ``shift_y_px``: where the canonical image's centre went, in pixels (x to the
     right, y down). ``scale``: the object's size over its canonical size.
-    ``image_shape`` is (C, H, W). With ``display`` (d,), the pose at which canonical
-    images are shown, the poses are measured from the canonical image as shown.
+    ``image_shape`` is (C, H, W). With ``display`` (d,) or (n, d), the pose at which
+    canonical images (of each image's cluster) are shown, the poses are measured from
+    the canonical image as shown.
     """
     if group is None:
         return np.zeros((len(tau), 0))
     matrix = exp_map(torch.as_tensor(tau, dtype=torch.float64), group)
     if display is not None:
         # x = warp(c, exp(tau)) and the shown s = warp(c, D): x = warp(s, D^-1 exp(tau)).
-        shown = exp_map(torch.as_tensor(display, dtype=torch.float64)[None], group)
+        display = torch.as_tensor(display, dtype=torch.float64)
+        shown = exp_map(display.reshape(-1, display.shape[-1]), group)
         matrix = compose(invert_affine(shown).expand(len(matrix), 2, 3), matrix)
     linear, shift = matrix[:, :, :2], matrix[:, :, 2]
     # The image at p shows the canonical image at A p + t: its centre is at -A^-1 t.

@@ -60,19 +60,20 @@ def encode_turned(module, images, key, angles):
     return apply_in_batches(module, images, heads)
 
 
-def decode(module, codes):
+def decode(module, codes, clusters=None):
     """Images (n, C, H, W) decoded from codes ``[z_c, z, tau]`` (n, K + d + pose);
     codes without the pose columns give the canonical images, shown at the display
-    pose (:func:`fit_display_pose`)."""
+    pose (:func:`fit_display_pose`) of their ``clusters`` (n,) when given
+    (:func:`fit_display_turns`)."""
     config = module.config
     k, d = config.n_clusters, config.latent_dim
 
-    def images(c):
+    def images(c, y=None):
         canonical = module.decode_canonical(c[:, :k], c[:, k:k + d])
         if c.shape[1] == k + d:
-            return module.show(canonical)
+            return module.show(canonical, y)
         return module.render(canonical, c[:, k + d:])
-    return apply_in_batches(module, codes, images)
+    return apply_in_batches(module, codes, images, alongside=clusters)
 
 
 def fit_display_pose(module, images, rows=None):
@@ -95,6 +96,23 @@ def fit_display_pose(module, images, rows=None):
     log_scale = tau[:, 3].mean().view(1) if group == "SIM2" else tau.new_zeros(1)
     display = upright_pose(shift, log_scale, group)[0].float()
     module.register_buffer("display", display.to(module.prior.weight.device))
+
+
+def fit_display_turns(module, images, labels, rows=None):
+    """Set each cluster's display turn to the circular mean angle of its images' poses
+    (of the training ``rows``; ``labels`` (n,), the read-out's clusters). With the
+    pose search the decoder draws each cluster in whatever orientation training
+    settled on (glyphs: 160 degrees from the graph's); shown at its images' mean
+    angle, a cluster of digits turned within +-90 degrees looks upright."""
+    if module.config.group is None:
+        return
+    rows = np.arange(len(images)) if rows is None else rows
+    tau, = encode(module, images, ("tau_mean",), index=rows)
+    turns = np.zeros(module.config.n_clusters, dtype=np.float32)
+    for k in np.unique(labels[rows]):
+        angle = tau[labels[rows] == k, 0]
+        turns[k] = np.angle(np.exp(1j * angle).mean())
+    module.display_turn.copy_(torch.from_numpy(turns))
 
 
 def undo_encoder_pose(module, images):

@@ -4,13 +4,14 @@ Only :class:`skmcevae.MCEVAE` owns hyper-parameters; this module is built from a
 small :class:`ModelConfig`.
 """
 
+import contextlib
 import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .groups import exp_map, group_dim, warp
+from .groups import compose, exp_map, group_dim, log_map, rotation_matrix, warp
 from .losses import PIXEL_EPS
 from .pose_search import refine_pose, search_turns
 MIN_IMAGE_SIDE = 8
@@ -262,6 +263,8 @@ class MCEVAEModule(nn.Module):
         self.prior = ClusterPrior(k, d)
         # The pose at which canonical images are shown (set after training; no turn).
         self.register_buffer("display", torch.zeros(self.pose_dim))
+        # Each cluster's turn at display: its images' mean angle (set after training).
+        self.register_buffer("display_turn", torch.zeros(k))
         # Channels-last convolutions measured 1.2x faster to train and 2x faster to
         # encode on a 2-core CPU (benchmarks/results/speed-cpu.md).
         self.to(memory_format=torch.channels_last)
@@ -287,17 +290,24 @@ class MCEVAEModule(nn.Module):
                 "tau_mean": tau_mean, "tau_logvar": tau_logvar}
 
     def refine_pose(self, x, c_mean, z_mean, tau_mean):
-        """The encoder's pose turned by the best turn of the search (the canonical
-        image of the posterior means drawn at each)."""
+        """The encoder's pose turned by the turn the search finds (the canonical
+        image of the posterior means drawn at each of a grid of turns); unchanged
+        where the rotation range holds no turn of the step."""
         config = self.config
-        turns = search_turns(config.rotation_range, config.pose_search_step)
+        grid = search_turns(config.rotation_range, config.pose_search_step, x.device)
+        if grid is None:
+            return tau_mean
         with torch.no_grad():
             canonical = self.decode_canonical(c_mean, z_mean)
-        # The pose's matrices in float32 also under mixed precision: in bfloat16 an
-        # angle would keep about two digits.
-        with torch.autocast(x.device.type, enabled=False):
+        # The pose's matrices in float32 also under mixed precision.
+        kind = x.device.type
+        autocast = (torch.amp.is_autocast_available(kind)
+                    and torch.is_autocast_enabled(kind))
+        precision = (torch.autocast(kind, enabled=False) if autocast
+                     else contextlib.nullcontext())
+        with precision:
             return refine_pose(canonical.float(), x.float(), tau_mean.float(),
-                               config.group, config.likelihood, turns)
+                               config.group, config.likelihood, *grid)
 
     def decode_canonical(self, z_c, z):
         """The pose-free image of the code (z_c, z), in the data's value range."""
@@ -307,16 +317,25 @@ class MCEVAEModule(nn.Module):
             return PIXEL_EPS + (1 - 2 * PIXEL_EPS) * torch.sigmoid(out)
         return out
 
-    def display_pose(self, n):
-        """The display pose repeated for n images, (n, d): the training images' mean
-        shift and scale, no turn (set by ``inference.fit_display_pose``)."""
-        return self.display.expand(n, -1)
+    def display_pose(self, n, clusters=None):
+        """The display pose for n images, (n, d): the training images' mean shift and
+        scale (``inference.fit_display_pose``), turned by each image's cluster's
+        display turn when ``clusters`` (n,) are given (``inference.fit_display_turns``:
+        the mean angle of the cluster's images, so that a cluster of digits turned
+        within +-90 degrees is shown upright whatever orientation the decoder drew
+        it in)."""
+        pose = self.display.expand(n, -1)
+        if clusters is None or not self.pose_dim:
+            return pose
+        turn = rotation_matrix(self.display_turn[clusters].to(pose.dtype))
+        # The shown image at p reads the canonical one at D R p: turned, then moved.
+        return log_map(compose(exp_map(pose, self.config.group), turn), self.config.group)
 
-    def show(self, canonical):
-        """Canonical images at the display pose (unchanged where it is tau = 0)."""
-        if not self.pose_dim or not self.display.any():
+    def show(self, canonical, clusters=None):
+        """Canonical images at the display pose (of their ``clusters``, when given)."""
+        if not self.pose_dim:
             return canonical
-        return self.render(canonical, self.display_pose(len(canonical)))
+        return self.render(canonical, self.display_pose(len(canonical), clusters))
 
     def render(self, canonical, tau):
         """Put the canonical image in the pose tau."""

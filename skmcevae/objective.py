@@ -232,15 +232,14 @@ def _angle(matrix):
     return torch.atan2(linear[:, 1, 0] - linear[:, 0, 1], linear[:, 0, 0] + linear[:, 1, 1])
 
 
-def _circular_means(angle, group, known):
+def _circular_means(angle, piece, known):
     """For each entry, the circular mean (B,) of ``angle`` over the ``known`` entries
-    of its ``group``; 0 where not known."""
-    _, inverse = torch.unique(torch.where(known, group, -1), return_inverse=True)
-    weight = known.to(angle.dtype)
-    size = int(inverse.max()) + 1
-    cos = angle.new_zeros(size).index_add_(0, inverse, weight * torch.cos(angle))
-    sin = angle.new_zeros(size).index_add_(0, inverse, weight * torch.sin(angle))
-    return torch.where(known, torch.atan2(sin, cos)[inverse], 0.0)
+    of its ``piece``; 0 where not known. A (B, B) mask rather than a scatter over the
+    piece numbers, whose count would be read back from the device."""
+    same = (piece.unsqueeze(1) == piece.unsqueeze(0)) & known.unsqueeze(0)  # (B, B)
+    same = same.to(angle.dtype)
+    mean = torch.atan2(same @ torch.sin(angle), same @ torch.cos(angle))
+    return torch.where(known, mean, torch.zeros_like(mean))
 
 
 def turned_encoding(module, x, config):

@@ -38,5 +38,7 @@ class PersistenceMixin:
             module = MCEVAEModule(config)
             # Saved before 0.6.0: no display pose (canonical images were at tau = 0).
             weights.setdefault("display", module.display)
+            # Saved before 0.8.0: no display turns (clusters shown without a turn).
+            weights.setdefault("display_turn", module.display_turn)
             module.load_state_dict(weights)
             self.module_ = module.to(loadable_device(device)).eval()

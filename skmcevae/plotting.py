@@ -69,22 +69,25 @@ def _codes(model, X):
     return np.asarray(model.transform(X), dtype=np.float32)
 
 
-def _without_pose(model, codes):
-    """Codes from ``transform`` with the pose set to the display pose: no turn, the
-    training images' mean shift and scale (tau = 0 for SO2)."""
+def _without_pose(model, X, codes):
+    """The codes of X from ``transform`` with the pose set to the display pose of
+    each image's cluster: the cluster's display turn (its images' mean angle), the
+    training images' mean shift and scale."""
     codes = codes.copy()
     pose = GROUP_DIMS[model.module_.config.group]
     if pose:
-        codes[:, -pose:] = model.module_.display_pose(1).detach().cpu().numpy()
+        images, _ = model._validate_predict_data(X)
+        codes[:, -pose:] = model._display_poses(images)
     return codes
 
 
 def canonical_images(model, X):
     """The decoder's pose-free picture of each image of X.
 
-    Drawn by the decoder from the image's code with no turn (at the training
-    images' mean shift and scale): what the model thinks the object looks like
-    upright. ``model.canonicalize(X)`` is the
+    Drawn by the decoder from the image's code at its cluster's display pose (the
+    mean angle of the cluster's training images, their mean shift and scale): what
+    the model thinks the object looks like in its typical pose, upright for digits
+    turned within +-90 degrees. ``model.canonicalize(X)`` is the
     other canonical picture: the input's own pixels, turned (and centred) to match
     its cluster's prototype.
 
@@ -97,7 +100,7 @@ def canonical_images(model, X):
     -------
     images : ndarray in the fitted X's layout
         ``inverse_transform`` of the codes of X with the pose set to the display
-        pose (the identity for SO2).
+        pose of each image's cluster.
 
     Examples
     --------
@@ -105,7 +108,7 @@ def canonical_images(model, X):
     >>> canonical_images(model, X).shape
     (40, 64)
     """
-    return model.inverse_transform(_without_pose(model, _codes(model, X)))
+    return model.inverse_transform(_without_pose(model, X, _codes(model, X)))
 
 
 def plot_canonical_by_cluster(model, X, n_per_cluster=8):
@@ -172,7 +175,7 @@ def plot_reconstructions(model, X, n_images=8):
     X = np.asarray(X)[:n_images]
     codes = _codes(model, X)
     rows = [_as_pictures(model, X),
-            _as_pictures(model, model.inverse_transform(_without_pose(model, codes))),
+            _as_pictures(model, model.inverse_transform(_without_pose(model, X, codes))),
             _as_pictures(model, model.inverse_transform(codes))]
     return _image_grid(rows, ["input", "canonical", "reconstruction"],
                        "inputs, canonical images and reconstructions")

@@ -187,10 +187,11 @@ def cluster_proba(module, readout, images, angles):
 
 def prototypes(module):
     """Each cluster's canonical image: the decoded mean of its prior component, shown
-    at the display pose, (K, C, H, W) on the module's device."""
+    at the cluster's display pose, (K, C, H, W) on the module's device."""
     prior = module.prior
     with torch.no_grad():
-        return module.show(module.decode_canonical(prior.c_mean, prior.z_mean))
+        clusters = torch.arange(module.config.n_clusters, device=prior.weight.device)
+        return module.show(module.decode_canonical(prior.c_mean, prior.z_mean), clusters)
 
 
 def sample_codes(module, n_samples, cluster, rng):

@@ -158,7 +158,7 @@ def check_params(est):
             _check_real(est, name, strict=True)
     if est.pose_search_step is not None and est.pose_search_step < MIN_SEARCH_STEP:
         raise ValueError(f"pose_search_step must be at least {MIN_SEARCH_STEP} degrees "
-                         f"(each image tries 360 / step turns), got "
+                         f"(each image tries up to 360 / step turns), got "
                          f"{est.pose_search_step}; None turns the search off.")
     for name in ("beta", "rotation_range", "translation_range", "scale_range",
                  "consistency_weight", "graph_weight", "pose_weight",

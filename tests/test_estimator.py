@@ -192,7 +192,8 @@ def test_canonicalize_without_group_is_identity(digits, tiny_params):
 def test_sample_from_one_cluster(fitted):
     X, y = fitted.sample(6, cluster=2, random_state=0)
     assert X.shape == (6, 64) and y.tolist() == [2] * 6
-    assert ((X > 0) & (X < 1)).all()
+    # Pixel means, shown at the cluster's display turn (corners turned in are 0).
+    assert ((X >= 0) & (X < 1)).all() and (X > 0).mean() > 0.5
     X2, _ = fitted.sample(6, cluster=2, random_state=0)
     np.testing.assert_array_equal(X, X2)
     # The cluster asked for reaches the decoder: the same draws in another cluster
@@ -466,7 +467,7 @@ def test_a_conv_decoder_fits_and_a_warm_start_cannot_swap_the_decoder(digits, ti
 
 def test_canonical_images_are_shown_at_the_training_images_mean_shift_and_scale(
         digits, tiny_params):
-    from skmcevae.groups import exp_map, pose_matrix
+    from skmcevae.groups import compose, exp_map, log_map, pose_matrix, rotation_matrix
     X = digits[0]
     model = MCEVAE(**dict(tiny_params, group="SIM2")).fit(X)
     tau = torch.from_numpy(np.asarray(model.transform(X))[:, -4:]).double()
@@ -476,13 +477,15 @@ def test_canonical_images_are_shown_at_the_training_images_mean_shift_and_scale(
     display = model.module_.display.double()[None]
     assert display[0, 0] == 0  # no turn
     torch.testing.assert_close(exp_map(display, "SIM2"), expected, atol=1e-5, rtol=1e-4)
-    # sample() draws canonical images at that pose: the same as decoding the prior's
-    # codes with the display pose appended.
+    # sample() draws canonical images at that pose turned by the cluster's display
+    # turn: the same as decoding the prior's codes with that pose appended.
     images, _ = model.sample(4, cluster=0, random_state=0)
     from skmcevae.readout import sample_codes
     codes, _ = sample_codes(model.module_, 4, 0, np.random.RandomState(0))
-    with_pose = np.hstack([codes, np.repeat(display.float().numpy(), 4, 0)])
-    np.testing.assert_allclose(images, model.inverse_transform(with_pose), atol=1e-6)
+    turn = model.module_.display_turn[:1].double()
+    shown = compose(exp_map(display, "SIM2"), rotation_matrix(turn))  # D R
+    with_pose = np.hstack([codes, np.repeat(log_map(shown, "SIM2").float().numpy(), 4, 0)])
+    np.testing.assert_allclose(images, model.inverse_transform(with_pose), atol=1e-5)
     # predict_pose measures from the canonical image as shown: sizes about the mean's.
     assert abs(np.log(model.predict_pose(X)[:, 3]).mean()) < 1e-4
 
@@ -528,3 +531,18 @@ def test_collapsed_codes_give_a_warning_and_a_read_out_not_a_traceback(digits, t
     with pytest.warns(ConvergenceWarning, match="collapsed onto a point"):
         readout = fit_readout(model.module_, images, "mixture", 0)
     assert np.allclose(readout.proba(np.zeros((4, 3), dtype=np.float32)).sum(1), 1)
+
+
+def test_each_clusters_canonical_image_is_shown_at_its_images_mean_angle(digits,
+                                                                        tiny_params):
+    """With the pose search the decoder draws a cluster in any orientation; shown
+    turned by the cluster's display turn, its images' angles from the canonical
+    image as shown (predict_pose) average 0 in every cluster."""
+    X, _ = random_poses(digits[0], "SO2", random_state=0)
+    model = MCEVAE(**tiny_params).fit(X)
+    angle = np.radians(model.predict_pose(X)[:, 0])
+    for k in np.unique(model.labels_):
+        inside = model.labels_ == k
+        assert abs(np.degrees(np.angle(np.exp(1j * angle[inside]).mean()))) < 0.5
+    turns = model.module_.display_turn.numpy()
+    assert np.abs(turns).max() > 0  # the test would pass trivially without turns

@@ -76,16 +76,18 @@ class _HostTensorSpy(TorchDispatchMode):
         return out
 
 
-def _meta_step(config, group, **inputs):
+def _meta_step(config, group, search=0.0, **inputs):
     """batch_loss and its backward pass on the meta device, under the spy."""
     module = MCEVAEModule(ModelConfig(image_shape=(1, 12, 12), n_clusters=3,
-                                      latent_dim=2, hidden_size=16,
-                                      group=group)).to("meta")
+                                      latent_dim=2, hidden_size=16, group=group,
+                                      pose_search_step=search)).to("meta")
     x = torch.empty(6, 1, 12, 12, device="meta")
     spy = _HostTensorSpy()
     with spy:
         loss, _ = batch_loss(module, x, inputs.get("canonical"), config,
-                             inputs.get("neighbor"), inputs.get("labels"))
+                             inputs.get("neighbor"), inputs.get("labels"),
+                             neighbor_angle=inputs.get("angle"),
+                             pose_target=inputs.get("target"))
         loss.backward()
     return spy.host_ops
 
@@ -101,6 +103,18 @@ def test_a_training_step_touches_no_host_tensor(group, invariance):
                         consistency_weight=1.0, n_samples=3)
     host_ops = _meta_step(config, group, canonical=meta, neighbor=meta,
                           labels=torch.zeros(6, dtype=torch.long, device="meta"))
+    assert host_ops == []
+
+
+@pytest.mark.parametrize("group", ["SO2", "SE2", "SIM2"])
+def test_a_training_step_with_the_pose_search_and_targets_touches_no_host_tensor(group):
+    meta = torch.empty(6, 1, 12, 12, device="meta")
+    config = LossConfig(graph_weight=1.0, consistency_weight=1.0,
+                        neighbor_pose_weight=1.0, pose_weight=1.0)
+    host_ops = _meta_step(config, group, search=math.radians(10), neighbor=meta,
+                          labels=torch.zeros(6, dtype=torch.long, device="meta"),
+                          angle=torch.empty(6, device="meta"),
+                          target=torch.empty(6, 2, device="meta"))
     assert host_ops == []
 
 
