@@ -118,12 +118,13 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         The encoder's turn is refined by a search, in training and after: the
         canonical image is drawn at the encoder's pose turned by each multiple of
         this many degrees within [-rotation_range, rotation_range], and the turn
-        that reconstructs the image best is kept; the encoder learns what is finer
-        than the step. On glyphs turned over the whole circle the encoder alone
-        left some clusters' canonical images in two orientations
-        (:mod:`skmcevae.pose_search`). Each step costs a decoder pass and one warp
-        per turn tried. None turns it off (the encoder's pose alone, as before
-        0.8.0).
+        at the vertex of the parabola through the best turn's reconstruction error
+        and its neighbours' is kept (so the step does not bound the precision).
+        Over the full circle the encoder alone left some clusters' canonical images
+        in two orientations; with the search glyph poses went from 15 to 2 degrees
+        (:mod:`skmcevae.pose_search`, benchmarks/results/generative-v0.8.md). Each
+        encoder pass then costs a decoder pass and one warp per turn tried. None
+        turns it off (the encoder's pose alone, as before 0.8.0).
     test_rotations : int, default=1
         ``predict_proba`` averages the probabilities of this many copies turned
         evenly over [-rotation_range, rotation_range]: steadier under rotation (0.91
