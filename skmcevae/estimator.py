@@ -22,8 +22,8 @@ from .config import architecture_changes, configs
 from .generative import GenerativeMixin
 from .graph import neighbor_graph
 from .groups import GROUP_PARAM_NAMES, POSE_NAMES
-from .inference import (cuda_devices, encode, fit_display_pose, fit_display_turns,
-                        module_device, resolve_device, turn_error)
+from .inference import (cuda_devices, encode, fit_display, module_device,
+                        resolve_device, turn_error)
 from .persistence import PersistenceMixin
 from .progress import FitProgress
 from .readout import (cluster_proba, fit_prior_to_clusters, fit_readout, match_order,
@@ -345,11 +345,10 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                                            previous["labels"])
             readout = fit_readout(module, images, self.assign_by, seed, reference)
             proba = cluster_proba(module, readout, images, self._turn_angles(module))
+            labels = proba.argmax(1)
             # Both from the training rows: held-out images stay unseen.
             fit_prior_to_clusters(module, images, proba, rows)
-            fit_display_pose(module, images, rows)
-            labels = proba.argmax(1)
-            fit_display_turns(module, images, labels, rows)
+            fit_display(module, images, labels, rows)
         self._set_fitted(module, optimiser, readout, labels, previous["history"] + history,
                          layout, X, n_threads)
         self._warn_if_pose_unlearned(images)
@@ -368,8 +367,7 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
             raise ValueError(f"warm_start=True continues the fitted model, whose weights "
                              f"do not fit the new settings ({detail}); restore them or "
                              f"set warm_start=False to train a new model.")
-        labels = cluster_proba(self.module_, self.readout_, images,
-                               self._turn_angles(self.module_)).argmax(1)
+        labels = self._proba(images).argmax(1)
         return {"module": self.module_, "optimizer": self._optimizer_state,
                 "history": list(self.history_), "labels": labels}
 
@@ -485,6 +483,10 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         ((40, 2), True)
         """
         images, _ = self._validate_predict_data(X)
+        return self._proba(images)
+
+    def _proba(self, images):
+        """The fitted read-out's cluster probabilities (n, K) of validated images."""
         return cluster_proba(self.module_, self.readout_, images,
                              self._turn_angles(self.module_))
 

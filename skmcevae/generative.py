@@ -14,7 +14,7 @@ from .alignment import align_to_prototypes
 from .groups import pose_in_units
 from .inference import apply_in_batches, decode, encode, undo_encoder_pose
 from .objective import monte_carlo_elbo
-from .readout import cluster_proba, prototypes, sample_codes
+from .readout import prototypes, sample_codes
 from .validation import from_images
 
 # Draws per image of the Monte-Carlo ELBO: on rotated MNIST digits an image's
@@ -67,8 +67,7 @@ class GenerativeMixin:
 
     def _display_poses(self, images):
         """The pose (n, d) at which each image's cluster's canonical image is shown."""
-        clusters = cluster_proba(self.module_, self.readout_, images,
-                                 self._turn_angles(self.module_)).argmax(1)
+        clusters = self._proba(images).argmax(1)
         with torch.no_grad():
             pose = self.module_.display_pose(
                 len(images), torch.from_numpy(clusters).to(self.module_.display.device))
@@ -135,8 +134,7 @@ class GenerativeMixin:
         images, layout = self._validate_predict_data(X)
         if align == "encoder" or self.module_.config.group is None:
             return from_images(undo_encoder_pose(self.module_, images), layout)
-        labels = cluster_proba(self.module_, self.readout_, images,
-                               self._turn_angles(self.module_)).argmax(1)
+        labels = self._proba(images).argmax(1)
         aligned = align_to_prototypes(self.module_, prototypes(self.module_),
                                       images, labels)
         return from_images(aligned, layout)

@@ -63,8 +63,7 @@ def encode_turned(module, images, key, angles):
 def decode(module, codes, clusters=None):
     """Images (n, C, H, W) decoded from codes ``[z_c, z, tau]`` (n, K + d + pose);
     codes without the pose columns give the canonical images, shown at the display
-    pose (:func:`fit_display_pose`) of their ``clusters`` (n,) when given
-    (:func:`fit_display_turns`)."""
+    pose (:func:`fit_display`) of their ``clusters`` (n,) when given."""
     config = module.config
     k, d = config.n_clusters, config.latent_dim
 
@@ -76,43 +75,38 @@ def decode(module, codes, clusters=None):
     return apply_in_batches(module, codes, images, alongside=clusters)
 
 
-def fit_display_pose(module, images, rows=None):
+def fit_display(module, images, labels, rows=None):
     """Set the pose at which canonical images are shown (samples, prototypes, the
-    plots' canonical pictures) to the mean shift and scale of the poses of the
-    ``images`` (of the training ``rows``), with no turn.
+    plots' canonical pictures, ``predict_pose``'s origin), from the poses of the
+    ``images`` (of the training ``rows``; ``labels`` (n,), the read-out's clusters):
+    the mean shift and scale of all (SE2, SIM2), and for each cluster the circular
+    mean angle of its images (``display_turn``).
 
     Only the images' poses relative to each other are data; where the frame of the
     canonical image sits is the model's choice. On SIM2 glyphs it chose a frame
     half the images' size (a mean log-scale of -0.6 to -0.9), in which the canonical
-    image is a small glyph amid pixels that no image ever shows; shown at the
-    images' own mean size and position, a canonical image looks like the data.
+    image is a small glyph amid pixels that no image ever shows; and with the pose
+    search the decoder draws each cluster in whatever orientation training settled
+    on (glyphs: 160 degrees from the graph's). Shown at the images' own mean pose, a
+    canonical image looks like the data: a cluster of digits turned within +-90
+    degrees, upright.
     """
     group = module.config.group
-    if group not in ("SE2", "SIM2"):
-        return
-    tau, = encode(module, images, ("tau_mean",), index=rows)
-    tau = torch.from_numpy(tau).double()
-    shift = exp_map(tau, group)[:, :, 2].mean(0, keepdim=True)  # (1, 2)
-    log_scale = tau[:, 3].mean().view(1) if group == "SIM2" else tau.new_zeros(1)
-    display = upright_pose(shift, log_scale, group)[0].float()
-    module.register_buffer("display", display.to(module.prior.weight.device))
-
-
-def fit_display_turns(module, images, labels, rows=None):
-    """Set each cluster's display turn to the circular mean angle of its images' poses
-    (of the training ``rows``; ``labels`` (n,), the read-out's clusters). With the
-    pose search the decoder draws each cluster in whatever orientation training
-    settled on (glyphs: 160 degrees from the graph's); shown at its images' mean
-    angle, a cluster of digits turned within +-90 degrees looks upright."""
-    if module.config.group is None:
+    if group is None:
         return
     rows = np.arange(len(images)) if rows is None else rows
     tau, = encode(module, images, ("tau_mean",), index=rows)
     turns = np.zeros(module.config.n_clusters, dtype=np.float32)
     for k in np.unique(labels[rows]):
-        angle = tau[labels[rows] == k, 0]
-        turns[k] = np.angle(np.exp(1j * angle).mean())
+        turns[k] = np.angle(np.exp(1j * tau[labels[rows] == k, 0]).mean())
     module.display_turn.copy_(torch.from_numpy(turns))
+    if group not in ("SE2", "SIM2"):
+        return
+    tau = torch.from_numpy(tau).double()
+    shift = exp_map(tau, group)[:, :, 2].mean(0, keepdim=True)  # (1, 2)
+    log_scale = tau[:, 3].mean().view(1) if group == "SIM2" else tau.new_zeros(1)
+    display = upright_pose(shift, log_scale, group)[0].float()
+    module.register_buffer("display", display.to(module.prior.weight.device))
 
 
 def undo_encoder_pose(module, images):

@@ -319,11 +319,10 @@ class MCEVAEModule(nn.Module):
 
     def display_pose(self, n, clusters=None):
         """The display pose for n images, (n, d): the training images' mean shift and
-        scale (``inference.fit_display_pose``), turned by each image's cluster's
-        display turn when ``clusters`` (n,) are given (``inference.fit_display_turns``:
-        the mean angle of the cluster's images, so that a cluster of digits turned
-        within +-90 degrees is shown upright whatever orientation the decoder drew
-        it in)."""
+        scale, turned by each image's cluster's display turn when ``clusters`` (n,)
+        are given: the mean angle of the cluster's images, so that a cluster of
+        digits turned within +-90 degrees is shown upright whatever orientation the
+        decoder drew it in (both set by ``inference.fit_display``)."""
         pose = self.display.expand(n, -1)
         if clusters is None or not self.pose_dim:
             return pose
