@@ -332,8 +332,8 @@ class MCEVAEModule(nn.Module):
 
     def show(self, canonical, clusters=None):
         """Canonical images at the display pose (of their ``clusters``, when given)."""
-        if not self.pose_dim:
-            return canonical
+        if not self.pose_dim or (clusters is None and not self.display.any()):
+            return canonical  # the identity: no warp
         return self.render(canonical, self.display_pose(len(canonical), clusters))
 
     def render(self, canonical, tau):
