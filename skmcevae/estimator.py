@@ -139,9 +139,6 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         How the cluster is read from z_c after training: a Gaussian mixture (full
         covariances) fitted to the training images' z_c means, KMeans (a softmax of
         squared distances gives ``predict_proba``), or the encoder's weights w.
-        The mixture is fitted from 10 starts; with the neighbour graph
-        (``n_neighbors > 0``) the start kept is the one whose clusters agree best
-        with the graph (highest modularity), else the most likely one.
     hidden_size : int, default=512
         Width of the hidden layers of the z_c and z heads.
     decoder : {"dense", "conv"}, default="dense"
@@ -346,8 +343,7 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                     progress=progress)
             reference = reference_clusters(module, images, rows, graph_labels,
                                            previous["labels"])
-            graph = None if neighbors is None else (neighbors, rows)
-            readout = fit_readout(module, images, self.assign_by, seed, reference, graph)
+            readout = fit_readout(module, images, self.assign_by, seed, reference)
             proba = cluster_proba(module, readout, images, self._turn_angles(module))
             labels = proba.argmax(1)
             # Both from the training rows: held-out images stay unseen.

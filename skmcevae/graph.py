@@ -250,37 +250,13 @@ def graph_clusters(neighbors, n_clusters, random_state=None, nodes=None):
     return labels
 
 
-def _symmetric_graph(neighbors):
-    """The 0/1 adjacency (n, n) linking each of n images to its neighbours (n, k),
-    in both directions."""
-    n, k = neighbors.shape
-    graph = csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), neighbors.ravel())),
-                       shape=(n, n))
-    return ((graph + graph.T) > 0).astype(np.float64)
-
-
-def modularity(neighbors, labels):
-    """Newman's modularity of the clusters ``labels`` (n,) on the symmetric graph of
-    ``neighbors`` (n, k), indices into the same n images: the share of edges inside
-    clusters less the share that clusters of those sizes would hold at random. It
-    judges a partition without labels: on rotated MNIST, of ten mixtures fitted to
-    one model's codes, the one of highest modularity was the most accurate, or
-    within 0.003 of it, for each of three fits (benchmarks/results/levers-v0.9.md).
-    """
-    graph = _symmetric_graph(neighbors)
-    names, index = np.unique(labels, return_inverse=True)
-    members = csr_matrix((np.ones(len(index)), (np.arange(len(index)), index)),
-                         shape=(len(index), len(names)))
-    between = (members.T @ graph @ members).toarray()  # edges between clusters
-    total = between.sum()
-    return float(np.trace(between) / total - ((between.sum(1) / total) ** 2).sum())
-
-
 def _spectral_clusters(neighbors, n_clusters, random_state):
     n, k = neighbors.shape
     if n_clusters >= n:
         return np.arange(n, dtype=np.int64) % n_clusters
-    graph = _symmetric_graph(neighbors)
+    graph = csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), neighbors.ravel())),
+                       shape=(n, n))
+    graph = ((graph + graph.T) > 0).astype(np.float64)
     spectral = SpectralClustering(n_clusters, affinity="precomputed",
                                   assign_labels="cluster_qr", random_state=random_state)
     with warnings.catch_warnings():

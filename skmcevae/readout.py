@@ -19,12 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import confusion_matrix
 from sklearn.mixture import GaussianMixture
 
-from .graph import modularity
 from .inference import encode, encode_turned
-
-# Starts of the read-out's mixture, each fitted alone and the best kept (three, each
-# by likelihood, before 0.9.0).
-MIXTURE_STARTS = 10
 
 
 class ClusterReadout:
@@ -74,7 +69,7 @@ class ClusterReadout:
         return proba / proba.sum(1, keepdims=True)
 
 
-def fit_readout(module, images, assign_by, seed, reference=None, graph=None):
+def fit_readout(module, images, assign_by, seed, reference=None):
     """A :class:`ClusterReadout` fitted to the z_c means of the training ``images``:
     a Gaussian mixture with full covariances ("mixture"), KMeans ("centroids"), or
     the encoder's own weights ("weights").
@@ -82,16 +77,14 @@ def fit_readout(module, images, assign_by, seed, reference=None, graph=None):
     A mixture or KMeans numbers its clusters arbitrarily; with ``reference``, a
     cluster per image (-1 where unknown), they are renumbered to agree best with
     it, so that cluster k means what it meant to the graph term and to a previous
-    fit. ``graph``, ``(neighbors, rows)`` (the training rows and their neighbours,
-    indices into ``images``), chooses among the mixture's starts (see
-    :func:`_fit_mixture`).
+    fit.
     """
     if assign_by == "weights":
         return ClusterReadout("weights")
     k = module.config.n_clusters
     codes, = encode(module, images, ("c_mean",))
     if assign_by == "mixture":
-        mixture = _fit_mixture(codes, k, seed, graph)
+        mixture = _fit_mixture(codes, k, seed)
         readout = ClusterReadout("mixture", mixture=mixture,
                                  centers=mixture.means_.astype(np.float32))
     else:
@@ -131,30 +124,16 @@ def fit_prior_to_clusters(module, images, proba, rows=None):
                  momentum=1.0)
 
 
-def _fit_mixture(codes, n_clusters, seed, graph=None):
-    """A full-covariance Gaussian mixture of the codes, from the best of
-    :data:`MIXTURE_STARTS` starts.
-
-    With ``graph``, ``(neighbors, rows)``, the best start is the one whose clusters
-    of the training rows have the highest modularity on the pose-invariant
-    neighbour graph, else the one of highest likelihood. Why: on rotated MNIST the
-    starts' likelihoods differ by about 0.01 nats per image while their accuracies
-    range from 0.73 to 0.91 (one merges two digits and splits another), and the
-    likelihood picked a 0.79 start on one of three fits, where the graph picked the
-    0.91 one (benchmarks/results/levers-v0.9.md).
-
-    Where codes collapsed onto a point (a diverged fit, seen on 8x8 digits),
-    scikit-learn's mixture cannot invert a component's covariance: it is then
-    refitted with more regularisation, with a warning, instead of failing the fit.
-    """
-    starts = np.random.RandomState(seed).randint(np.iinfo(np.int32).max,
-                                                 size=MIXTURE_STARTS)
-
+def _fit_mixture(codes, n_clusters, seed):
+    """A full-covariance Gaussian mixture of the codes; where codes collapsed onto a
+    point (a diverged fit, seen on 8x8 digits), scikit-learn's mixture cannot invert
+    a component's covariance: it is then refitted with more regularisation, with a
+    warning, instead of failing the whole fit."""
     def fit(reg_covar):
-        return [GaussianMixture(n_clusters, covariance_type="full", reg_covar=reg_covar,
-                                random_state=start).fit(codes) for start in starts]
+        return GaussianMixture(n_clusters, covariance_type="full", n_init=3,
+                               reg_covar=reg_covar, random_state=seed).fit(codes)
     try:
-        fits = fit(1e-6)  # scikit-learn's default
+        return fit(1e-6)  # scikit-learn's default
     except ValueError:
         warnings.warn("The cluster codes of some clusters collapsed onto a point; "
                       "the read-out's mixture was fitted with more regularisation. "
@@ -162,12 +141,7 @@ def _fit_mixture(codes, n_clusters, seed, graph=None):
                       "lower learning_rate.", ConvergenceWarning)
         # A thousandth of the codes' largest variance: the codes' own scale.
         codes = codes.astype(np.float64)
-        fits = fit(1e-3 * max(1.0, float(codes.var(0).max())))
-    if graph is None:
-        return max(fits, key=lambda mixture: mixture.lower_bound_)
-    neighbors, rows = graph
-    local = np.searchsorted(rows, neighbors[rows])  # image indices -> row positions
-    return max(fits, key=lambda mixture: modularity(local, mixture.predict(codes[rows])))
+        return fit(1e-3 * max(1.0, float(codes.var(0).max())))
 
 
 def reference_clusters(module, images, rows, graph_labels=None, previous_labels=None):

@@ -51,6 +51,8 @@ def optimised_ratio(module, x, post, free, error_of):
     codes = {name: post[f"{name}_mean"].clone().requires_grad_(
         name in free and post[f"{name}_mean"].shape[1] > 0) for name in ("c", "z", "tau")}
     params = [p for p in codes.values() if p.requires_grad]
+    if not params:
+        return float("nan")  # a model without pose has no tau to optimise
     optimiser = torch.optim.Adam(params, lr=0.02)
     for _ in range(STEPS):
         optimiser.zero_grad()
