@@ -1,46 +1,62 @@
-"""The read-out's mixture: of several starts, the one most likely under the model's
-prior of equal cluster weights."""
+"""The read-out's mixture: of several starts nearly as likely as the best, the one
+most likely under the model's prior of equal cluster weights."""
 
 import numpy as np
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
 from sklearn.mixture import GaussianMixture
 
 from skmcevae.readout import _equal_weight_score, _fit_mixture
 
 
-def merge_or_split(seed=0):
-    """Three clusters of 100 codes: A and B 3 sd apart, C two halves 5 sd apart.
-    Merging A with B and splitting C is the more likely mixture when each
-    component has its own weight (2/3, 1/6, 1/6); with equal weights it is not."""
+def blobs(centres, sizes, seed=0):
+    """Codes drawn around each centre (unit spread) and the blob of each."""
     rng = np.random.default_rng(seed)
-    centres = np.array([[0, 0], [3, 0], [20, -2.5], [20, 2.5]])
-    part = np.repeat([0, 1, 2, 3], [100, 100, 50, 50])
-    return (centres[part] + rng.normal(0, 1, (300, 2))).astype(np.float32), part
+    part = np.repeat(np.arange(len(sizes)), sizes)
+    return (np.asarray(centres, float)[part] + rng.normal(0, 1, (len(part), 2))), part
 
 
-def true_clusters_found(labels, part):
-    """A and B apart, C's halves together (by each part's majority cluster)."""
-    major = [np.bincount(labels[part == p]).argmax() for p in range(4)]
-    return major[0] != major[1] and major[2] == major[3] != major[0]
+def majority(labels, part):
+    """The cluster most of each blob falls in."""
+    return [np.bincount(labels[part == p]).argmax() for p in range(part.max() + 1)]
 
 
-def test_equal_weight_score_is_the_likelihood_with_weights_replaced():
-    codes, _ = merge_or_split()
+def test_equal_weight_score_is_the_likelihood_with_equal_weights():
+    codes, _ = blobs([[0, 0], [4, 0], [0, 6]], [150, 100, 50])
     mixture = GaussianMixture(3, random_state=0).fit(codes)
     weights = mixture.weights_.copy()
-    by_hand = GaussianMixture(3).fit(codes)
-    for name in ("means_", "covariances_", "precisions_cholesky_"):
-        setattr(by_hand, name, getattr(mixture, name))
-    by_hand.weights_ = np.full(3, 1 / 3)
-    assert np.isclose(_equal_weight_score(mixture, codes), by_hand.score(codes))
+    density = np.stack([multivariate_normal(mean, cov).logpdf(codes)
+                        for mean, cov in zip(mixture.means_, mixture.covariances_)], axis=1)
+    by_hand = np.mean(logsumexp(density, axis=1)) - np.log(3)
+    assert np.isclose(_equal_weight_score(mixture, codes), by_hand)
     assert np.array_equal(mixture.weights_, weights)  # the fitted mixture unchanged
 
 
-def test_the_read_out_prefers_equal_clusters_to_a_merge_and_a_split():
-    codes, part = merge_or_split()
-    # The data are such that the most likely of many starts merges and splits ...
-    most_likely = GaussianMixture(3, n_init=20, random_state=0).fit(codes)
-    assert not true_clusters_found(most_likely.predict(codes), part)
-    # ... and the read-out's choice finds the three clusters.
+def test_a_near_tie_goes_to_equal_clusters_not_to_a_merge_and_a_split():
+    # Three clusters of 100: A and B 3.5 sd apart, C two halves 4.5 sd apart.
+    codes, part = blobs([[0, 0], [3.5, 0], [20, -2.25], [20, 2.25]], [100, 100, 50, 50])
+    # The most likely of many starts merges A with B and splits C ...
+    most_likely = majority(GaussianMixture(3, n_init=20, random_state=0)
+                           .fit(codes).predict(codes), part)
+    assert most_likely[0] == most_likely[1]
+    # ... by less than the margin; the read-out finds the three clusters.
     for seed in range(3):
-        mixture = _fit_mixture(codes, 3, seed)
-        assert true_clusters_found(mixture.predict(codes), part)
+        kept = majority(_fit_mixture(codes, 3, seed).predict(codes), part)
+        assert kept[0] != kept[1] and kept[2] == kept[3] != kept[0]
+
+
+def test_clearly_more_likely_unequal_clusters_are_kept():
+    # 600 codes in one cluster, two of 200 four sd apart: equal weights alone would
+    # split the large cluster and merge the small ones.
+    codes, part = blobs([[0, 0], [10, -2], [10, 2]], [600, 200, 200])
+    for seed in range(3):
+        labels = _fit_mixture(codes, 3, seed).predict(codes)
+        kept = majority(labels, part)
+        assert len(set(kept)) == 3
+        assert np.mean(labels[part == 0] == kept[0]) > 0.99
+
+
+def test_the_same_seed_gives_the_same_mixture():
+    codes, _ = blobs([[0, 0], [4, 0], [0, 6]], [150, 100, 50])
+    first, second = _fit_mixture(codes, 3, 7), _fit_mixture(codes, 3, 7)
+    assert np.array_equal(first.means_, second.means_)

@@ -13,7 +13,8 @@ model this prints accuracy, NMI and modularity of
 - default: the model's own ``predict``;
 - mixture start s: a mixture on the z_c means from one start each (``--starts``,
   10 by default), and
-  the start the mixture's likelihood picks against the one the modularity picks;
+  the start the mixture's likelihood picks against the ones the modularity, the
+  likelihood under equal weights and the evenness of the cluster sizes pick;
 - merged from K': a mixture with K' = 2K components, merged greedily (the pair whose
   merge raises the modularity most) down to K;
 - spectral on the union graph: spectral clustering of the pixel graph's edges plus
@@ -93,6 +94,21 @@ def row(name, y, labels, a):
             f"{normalized_mutual_info_score(y, labels):.3f} | {modularity(a, labels):.4f} |")
 
 
+def equal_weight_score(mixture, codes):
+    """Mean log-likelihood of the codes with the mixture's weights set equal."""
+    weights = mixture.weights_
+    mixture.weights_ = np.full(len(weights), 1.0 / len(weights))
+    score = mixture.score(codes)
+    mixture.weights_ = weights
+    return score
+
+
+def size_entropy(labels):
+    share = np.bincount(labels) / len(labels)
+    share = share[share > 0]
+    return float(-(share * np.log(share)).sum())
+
+
 def report(args):
     lines = []
     for data, seed, X, y, model in saved_fits(args):
@@ -106,13 +122,17 @@ def report(args):
         lines += [f"\n### {data}, seed {seed}\n", "| read-out | acc | nmi | modularity |",
                   "|---|---|---|---|", row("default (predict)", y, model.predict(X), a)]
         fits = []
-        for start in range(STARTS):
+        for start in range(args.first_start, args.first_start + args.starts):
             gm = GaussianMixture(k, covariance_type="full", random_state=start).fit(codes)
             labels = gm.predict(codes)
-            fits.append((gm.score(codes), modularity(a, labels), labels))
+            fits.append((gm.score(codes), modularity(a, labels), labels,
+                         equal_weight_score(gm, codes), size_entropy(labels)))
             lines.append(row(f"mixture start {start} (log-lik {fits[-1][0]:.2f})", y, labels, a))
         lines.append(row("start of highest likelihood", y, max(fits, key=lambda f: f[0])[2], a))
         lines.append(row("start of highest modularity", y, max(fits, key=lambda f: f[1])[2], a))
+        lines.append(row("start most likely under equal weights", y,
+                         max(fits, key=lambda f: f[3])[2], a))
+        lines.append(row("start of most even cluster sizes", y, max(fits, key=lambda f: f[4])[2], a))
         over = GaussianMixture(2 * k, covariance_type="full", random_state=0).fit(codes)
         lines.append(row(f"mixture of {2 * k} merged to {k}", y,
                          merged(a, over.predict(codes), k), a))
@@ -128,12 +148,11 @@ def report(args):
 
 
 def main(argv=None):
-    global STARTS
     parser = experiment_parser(__doc__, models="folder of models saved by --save-models")
     parser.add_argument("--starts", type=int, default=STARTS)
-    args = parser.parse_args(argv)
-    STARTS = args.starts
-    print(report(args))
+    parser.add_argument("--first-start", type=int, default=0,
+                        help="random_state of the first start (1000 in levers-v0.9.md's table)")
+    print(report(parser.parse_args(argv)))
 
 
 if __name__ == "__main__":
