@@ -165,7 +165,7 @@ def _fit_mixture(codes, n_clusters, seed):
                          "lower learning_rate.")
     scores = np.array([mixture.score(codes) for mixture in fits])
     near = [m for m, score in zip(fits, scores) if score >= scores.max() - LIKELIHOOD_MARGIN]
-    return max(near, key=lambda mixture: _equal_weight_score(mixture, codes))
+    return max(near, key=lambda mixture: equal_weight_score(mixture, codes))
 
 
 def _fit_starts(codes, n_clusters, starts, reg_covar):
@@ -180,7 +180,7 @@ def _fit_starts(codes, n_clusters, starts, reg_covar):
     return fits
 
 
-def _equal_weight_score(mixture, codes):
+def equal_weight_score(mixture, codes):
     """Mean log-likelihood of the codes under ``mixture`` with its weights equal."""
     equal = copy.copy(mixture)  # shallow: only the weights are replaced
     equal.weights_ = np.full(mixture.n_components, 1.0 / mixture.n_components)

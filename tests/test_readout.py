@@ -6,7 +6,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 from sklearn.mixture import GaussianMixture
 
-from skmcevae.readout import _equal_weight_score, _fit_mixture
+from skmcevae.readout import equal_weight_score, _fit_mixture
 
 
 def blobs(centres, sizes, seed=0):
@@ -21,14 +21,14 @@ def majority(labels, part):
     return [np.bincount(labels[part == p]).argmax() for p in range(part.max() + 1)]
 
 
-def test_equal_weight_score_is_the_likelihood_with_equal_weights():
+def testequal_weight_score_is_the_likelihood_with_equal_weights():
     codes, _ = blobs([[0, 0], [4, 0], [0, 6]], [150, 100, 50])
     mixture = GaussianMixture(3, random_state=0).fit(codes)
     weights = mixture.weights_.copy()
     density = np.stack([multivariate_normal(mean, cov).logpdf(codes)
                         for mean, cov in zip(mixture.means_, mixture.covariances_)], axis=1)
     by_hand = np.mean(logsumexp(density, axis=1)) - np.log(3)
-    assert np.isclose(_equal_weight_score(mixture, codes), by_hand)
+    assert np.isclose(equal_weight_score(mixture, codes), by_hand)
     assert np.array_equal(mixture.weights_, weights)  # the fitted mixture unchanged
 
 

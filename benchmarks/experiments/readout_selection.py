@@ -34,6 +34,7 @@ from sklearn.neighbors import NearestNeighbors
 from skmcevae.graph import pose_invariant_neighbors
 from skmcevae.inference import encode
 from skmcevae.metrics import clustering_accuracy
+from skmcevae.readout import equal_weight_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import experiment_parser  # noqa: E402
@@ -92,15 +93,6 @@ def merged(a, labels, k):
 def row(name, y, labels, a):
     return (f"| {name} | {clustering_accuracy(y, labels):.3f} | "
             f"{normalized_mutual_info_score(y, labels):.3f} | {modularity(a, labels):.4f} |")
-
-
-def equal_weight_score(mixture, codes):
-    """Mean log-likelihood of the codes with the mixture's weights set equal."""
-    weights = mixture.weights_
-    mixture.weights_ = np.full(len(weights), 1.0 / len(weights))
-    score = mixture.score(codes)
-    mixture.weights_ = weights
-    return score
 
 
 def size_entropy(labels):

@@ -23,6 +23,7 @@ from sklearn.mixture import GaussianMixture
 from skmcevae import MCEVAE
 from skmcevae.inference import encode
 from skmcevae.metrics import clustering_accuracy
+from skmcevae.readout import equal_weight_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import experiment_parser  # noqa: E402
@@ -30,15 +31,6 @@ from clustering import make_data  # noqa: E402
 
 
 STARTS = 20
-
-
-def equal_weight_score(mixture, codes):
-    """Mean log-likelihood of the codes with the mixture's weights set equal."""
-    weights = mixture.weights_
-    mixture.weights_ = np.full(len(weights), 1.0 / len(weights))
-    score = mixture.score(codes)
-    mixture.weights_ = weights
-    return score
 
 
 def thinned(X, y, seed):
