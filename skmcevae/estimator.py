@@ -8,7 +8,6 @@ canonicalise, sample and score come from :mod:`skmcevae.generative`, saving and
 loading from :mod:`skmcevae.persistence`.
 """
 
-import time
 import warnings
 
 import numpy as np
@@ -20,28 +19,19 @@ from sklearn.utils.validation import check_is_fitted
 
 from .config import architecture_changes, configs
 from .generative import GenerativeMixin
-from .graph import neighbor_graph
+from .graph import fit_graph
 from .groups import GROUP_PARAM_NAMES, POSE_NAMES
-from .inference import (cuda_devices, encode, fit_display, module_device,
-                        resolve_device, turn_error)
+from .inference import (cuda_devices, encode, fit_display, resolve_device,
+                        warn_if_pose_unlearned)
 from .persistence import PersistenceMixin
 from .progress import FitProgress
-from .readout import (cluster_proba, fit_prior_to_clusters, fit_readout, match_order,
+from .readout import (cluster_proba, fit_prior_to_clusters, fit_readout,
                       reference_clusters, turn_angles)
 from .synchronisation import pose_targets
 from .threads import fit_threads, torch_threads
 from .training import build, resolve_epochs, split_validation, train
 from .validation import (check_column_names, check_feature_names, check_fit_data,
                          check_params, check_predict_data, column_names)
-
-
-# Above this fraction of the rotation range, the median error with which the pose
-# follows a turn of the image (inference.turn_error), a fit warns that the pose was
-# not learned: an unlearned pose errs by about half the range, trained models by
-# 1-6% of it (so2: 2.6 of 90 degrees, se2: 10.5; benchmarks/results/generative-v0.7.md).
-MAX_TURN_ERROR = 0.25
-# ... and above this many degrees: trained models follow turns to 1.5-10 degrees.
-MIN_TURN_ERROR = 10.0
 
 
 class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
@@ -329,8 +319,9 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                 epochs = resolve_epochs(self.max_epochs, len(rows), self.batch_size)
                 progress = FitProgress(self.verbose, len(previous["history"]), epochs,
                                        -(-len(rows) // self.batch_size))
-                neighbors, graph_labels, angles = self._graph(
-                    images, rows, module, previous["labels"], progress)
+                neighbors, graph_labels, angles = fit_graph(
+                    images, rows, module, self.n_neighbors, self.n_landmarks,
+                    bool(self.graph_weight), previous["labels"], progress)
                 pairs = self.invariance == "unsupervised"
                 history = train(
                     module, optimiser, (images, canonical), rows, loss_config,
@@ -354,7 +345,7 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
             fit_display(module, images, labels, rows)
         self._set_fitted(module, optimiser, readout, labels, previous["history"] + history,
                          layout, X, n_threads)
-        self._warn_if_pose_unlearned(images)
+        warn_if_pose_unlearned(self.module_, images)
         return self
 
     def _previous_fit(self, model_config, images):
@@ -373,29 +364,6 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         labels = self._proba(images).argmax(1)
         return {"module": self.module_, "optimizer": self._optimizer_state,
                 "history": list(self.history_), "labels": labels}
-
-    def _graph(self, images, rows, module, previous_labels, progress):
-        """Neighbours, graph clusters and the angles at which the neighbours matched;
-        on a warm start the clusters are renumbered to agree with the previous fit's,
-        so that cluster k keeps its meaning."""
-        config = module.config
-        if self.n_neighbors and len(rows) > 1:
-            progress.stage(f"neighbour graph: searching {len(rows)} images ...")
-        start = time.perf_counter()
-        neighbors, labels, angles = neighbor_graph(
-            images, rows, self.n_neighbors, config.n_clusters, config.group,
-            config.rotation_range, self.n_landmarks, cluster=bool(self.graph_weight),
-            device=module_device(module))
-        if neighbors is not None:
-            found = f"{self.n_neighbors} pose-invariant neighbours of {len(rows)} images"
-            clusters = f", {config.n_clusters} clusters" if labels is not None else ""
-            progress.stage(f"neighbour graph: {found}{clusters}",
-                           time.perf_counter() - start)
-        if labels is not None and previous_labels is not None:
-            order = match_order(labels[rows], previous_labels[rows], config.n_clusters)
-            renamed = np.argsort(order)  # old cluster order[j] -> j
-            labels[rows] = renamed[labels[rows]]
-        return neighbors, labels, angles
 
     def _set_fitted(self, module, optimiser, readout, labels, history, layout, X,
                     n_threads):
@@ -422,24 +390,6 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
             warnings.warn(f"Only {used} of {module.config.n_clusters} clusters received "
                           f"training images; train longer or lower n_clusters.",
                           ConvergenceWarning)
-
-    def _warn_if_pose_unlearned(self, images):
-        """A pose that does not follow a turn of the image was not learned (short
-        fits: 600 images for 20 epochs left it within 2 degrees of the start; with
-        the pose search an untrained model picks its turns at random)."""
-        config = self.module_.config
-        if config.group is None or not self.rotation_range:
-            return
-        span = min(np.degrees(config.rotation_range), 180.0)
-        if span / 2 <= MIN_TURN_ERROR:
-            return  # an unlearned pose errs by about span / 2: nothing to tell apart
-        error = turn_error(self.module_, images)
-        if error > max(MAX_TURN_ERROR * span, MIN_TURN_ERROR):
-            warnings.warn(f"The pose has hardly been learned: turned by up to "
-                          f"{span:.0f} degrees, the training images' angle misses the "
-                          f"turn by {error:.0f} degrees (median). Train longer "
-                          f"(max_epochs) or, if the images are upright or have no "
-                          f"orientation, use group=None.", ConvergenceWarning)
 
     # --------------------------------------------------------------- inference
     def predict(self, X):

@@ -15,6 +15,7 @@ landmarks' graph is clustered (benchmarks/results/landmarks.md).
 """
 
 import math
+import time
 import warnings
 
 import numpy as np
@@ -24,6 +25,8 @@ from scipy.sparse import csr_matrix
 from sklearn.cluster import SpectralClustering
 
 from .groups import compose, invert_affine, pose_matrix, rotate, rotation_matrix, warp
+from .inference import module_device
+from .readout import match_order
 
 # Angles 15 degrees apart already find neighbours as pure as a 10-degree grid
 # (benchmarks/results/neighbors.md); the search costs one pass per angle.
@@ -337,6 +340,30 @@ def neighbor_graph(images, rows, n_neighbors, n_clusters, group, rotation_range,
     seed = int(torch.randint(2 ** 31 - 1, ()).item())
     labels = np.zeros(len(images), dtype=np.int64)
     labels[rows] = graph_clusters(found, n_clusters, seed, nodes=landmarks)
+    return neighbors, labels, angles
+
+
+def fit_graph(images, rows, module, n_neighbors, n_landmarks, cluster, previous_labels,
+              progress):
+    """The graph stage of a fit: :func:`neighbor_graph` for the module's settings,
+    reported to ``progress``. On a warm start (``previous_labels``, the previous
+    fit's cluster of each image) the graph's clusters are renumbered to agree with
+    the previous fit's, so that cluster k keeps its meaning."""
+    config = module.config
+    if n_neighbors and len(rows) > 1:
+        progress.stage(f"neighbour graph: searching {len(rows)} images ...")
+    start = time.perf_counter()
+    neighbors, labels, angles = neighbor_graph(
+        images, rows, n_neighbors, config.n_clusters, config.group,
+        config.rotation_range, n_landmarks, cluster=cluster, device=module_device(module))
+    if neighbors is not None:
+        found = f"{n_neighbors} pose-invariant neighbours of {len(rows)} images"
+        clusters = f", {config.n_clusters} clusters" if labels is not None else ""
+        progress.stage(f"neighbour graph: {found}{clusters}", time.perf_counter() - start)
+    if labels is not None and previous_labels is not None:
+        order = match_order(labels[rows], previous_labels[rows], config.n_clusters)
+        renamed = np.argsort(order)  # old cluster order[j] -> j
+        labels[rows] = renamed[labels[rows]]
     return neighbors, labels, angles
 
 

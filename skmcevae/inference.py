@@ -9,12 +9,22 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from .groups import (GROUP_DIMS, exp_map, invert_affine, rotate, rotation_matrix,
                      upright_pose, warp)
 
 # Measured fastest on a 2-core CPU for 28x28 images (benchmarks/results/speed-cpu.md).
 INFERENCE_BATCH = 128
+
+
+# Above this fraction of the rotation range, the median error with which the pose
+# follows a turn of the image (turn_error), a fit warns that the pose was not
+# learned: an unlearned pose errs by about half the range, trained models by 1-6% of
+# it (so2: 2.6 of 90 degrees, se2: 10.5; benchmarks/results/generative-v0.7.md).
+MAX_TURN_ERROR = 0.25
+# ... and above this many degrees: trained models follow turns to 1.5-10 degrees.
+MIN_TURN_ERROR = 10.0
 
 
 def apply_in_batches(module, array, fn, batch_size=None, index=None, alongside=None):
@@ -136,6 +146,25 @@ def turn_error(module, images, n_sample=500):
                              alongside=turns.astype(np.float32))
     error = np.angle(np.exp(1j * (moved[:, 0] - tau[:, 0] - turns)))
     return float(np.degrees(np.median(np.abs(error))))
+
+
+def warn_if_pose_unlearned(module, images):
+    """Warn when the pose does not follow a turn of the training ``images``: it was
+    not learned (short fits: 600 images for 20 epochs left it within 2 degrees of
+    the start; with the pose search an untrained model picks its turns at random)."""
+    config = module.config
+    if config.group is None or not config.rotation_range:
+        return
+    span = min(np.degrees(config.rotation_range), 180.0)
+    if span / 2 <= MIN_TURN_ERROR:
+        return  # an unlearned pose errs by about span / 2: nothing to tell apart
+    error = turn_error(module, images)
+    if error > max(MAX_TURN_ERROR * span, MIN_TURN_ERROR):
+        warnings.warn(f"The pose has hardly been learned: turned by up to "
+                      f"{span:.0f} degrees, the training images' angle misses the "
+                      f"turn by {error:.0f} degrees (median). Train longer "
+                      f"(max_epochs) or, if the images are upright or have no "
+                      f"orientation, use group=None.", ConvergenceWarning)
 
 
 def head_size(config, key):
