@@ -26,8 +26,11 @@ MIXTURE_STARTS = 20
 # A start counts as a tie with the most likely one when, image by image, the most
 # likely start's advantage in log-likelihood averages less than this fraction of its
 # spread over the images (an effect size; levers-v0.10.md: the right start of rotated
-# digits 0.00-0.04 behind, clearly more likely unequal clusters 0.20-0.23 ahead).
+# and shifted digits 0.00-0.04 behind, clearly more likely unequal clusters of blobs
+# 0.20-0.21 ahead) ...
 TIE_EFFECT_SIZE = 0.1
+# ... and less than this many nats per image (three times the largest tie measured).
+MAX_TIE_DEFICIT = 0.1
 
 
 class ClusterReadout:
@@ -166,23 +169,33 @@ def _fit_mixture(codes, n_clusters, seed):
         raise ValueError("The read-out's mixture could not be fitted to the cluster "
                          "codes; the fit diverged: try another random_state or a "
                          "lower learning_rate.")
-    tied = tied_starts(np.stack([mixture.score_samples(codes) for mixture in fits]))
+    tied = tied_starts(fits, codes)
     return max((fits[i] for i in tied), key=lambda mixture: equal_weight_score(mixture, codes))
 
 
-def tied_starts(log_likelihoods):
-    """Indices of the starts tied with the most likely one, from the per-image
-    log-likelihoods (S, n) of S starts: those whose deficit against it, image by
-    image, averages at most :data:`TIE_EFFECT_SIZE` of the deficit's spread.
+def tied_starts(mixtures, codes):
+    """Indices of the ``mixtures`` tied with the most likely one on the ``codes``:
+    those whose per-image log-likelihood deficit against it averages at most
+    :data:`TIE_EFFECT_SIZE` of the deficit's spread over the images, and at most
+    :data:`MAX_TIE_DEFICIT` nats.
 
     A paired effect size rather than a margin in nats: on shifted digits the right
     start was 0.033 nats per image behind, on two-dimensional blobs a clearly better
     partition only 0.067 ahead, but the per-image differences scatter by about 0.9
-    nats in the first case and 0.3 in the second.
+    nats in the first case and 0.3 in the second. The cap keeps a start that a few
+    outlying images make scatter widely from counting as tied. One start's
+    per-image figures at a time: memory grows with the images, not with the starts.
     """
-    deficit = log_likelihoods[log_likelihoods.mean(1).argmax()] - log_likelihoods  # (S, n)
-    mean, spread = deficit.mean(1), deficit.std(1)
-    return np.flatnonzero(mean <= TIE_EFFECT_SIZE * spread)
+    best = mixtures[int(np.argmax([m.score(codes) for m in mixtures]))].score_samples(codes)
+    return [i for i, mixture in enumerate(mixtures)
+            if is_tie(best - mixture.score_samples(codes))]
+
+
+def is_tie(deficit):
+    """Whether per-image log-likelihood deficits (n,) against the most likely start
+    make a tie (see :func:`tied_starts`)."""
+    mean = float(deficit.mean())
+    return mean <= min(TIE_EFFECT_SIZE * float(deficit.std()), MAX_TIE_DEFICIT)
 
 
 def _fit_starts(codes, n_clusters, starts, reg_covar):

@@ -7,7 +7,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 from sklearn.mixture import GaussianMixture
 
-from skmcevae.readout import equal_weight_score, tied_starts, _fit_mixture
+from skmcevae.readout import equal_weight_score, is_tie, tied_starts, _fit_mixture
 
 
 def blobs(centres, sizes, seed=0):
@@ -22,7 +22,7 @@ def majority(labels, part):
     return [np.bincount(labels[part == p]).argmax() for p in range(part.max() + 1)]
 
 
-def testequal_weight_score_is_the_likelihood_with_equal_weights():
+def test_equal_weight_score_is_the_likelihood_with_equal_weights():
     codes, _ = blobs([[0, 0], [4, 0], [0, 6]], [150, 100, 50])
     mixture = GaussianMixture(3, random_state=0).fit(codes)
     weights = mixture.weights_.copy()
@@ -50,15 +50,28 @@ def test_a_near_tie_goes_to_equal_clusters_not_to_a_merge_and_a_split(apart):
         assert kept[0] != kept[1] and kept[2] == kept[3] != kept[0]
 
 
-def test_tied_starts_are_those_behind_by_less_than_a_tenth_of_their_scatter():
-    rng = np.random.default_rng(0)
-    best = rng.normal(-5, 1, 4000)
-    noise = rng.normal(0, 1, 4000)
-    noise = (noise - noise.mean()) / noise.std()  # deficit of mean exactly 0, sd 1
-    starts = np.stack([best, best - 0.05 - noise, best - 0.2 - noise, best + 0.01])
-    # The most likely start is the last; deficits against it: 0.01 (sd 0), 0.06 and
-    # 0.21 (sd 1), 0.
-    assert list(tied_starts(starts)) == [1, 3]
+def test_a_tie_is_a_deficit_under_a_tenth_of_its_scatter_and_a_tenth_of_a_nat():
+    noise = np.random.default_rng(0).normal(0, 1, 4000)
+    noise = (noise - noise.mean()) / noise.std()  # mean exactly 0, sd 1
+    assert is_tie(0.06 + noise) and not is_tie(0.2 + noise)
+    assert is_tie(np.zeros(10))  # the most likely start itself
+    assert not is_tie(np.full(10, 0.01))  # worse on every image: no scatter, no tie
+    # One outlying image 200 nats worse: sd 6.3, but 0.2 nats per image is no tie.
+    outlier = np.zeros(1000)
+    outlier[0] = 200.0
+    assert not is_tie(outlier)
+
+
+def test_tied_starts_include_the_most_likely_and_read_one_start_at_a_time():
+    # Unequal clusters: some starts split the large one and merge the small ones.
+    codes, _ = blobs([[0, 0], [10, -2], [10, 2]], [600, 200, 200])
+    fits = [GaussianMixture(3, random_state=s).fit(codes) for s in range(20)]
+    best = int(np.argmax([m.score(codes) for m in fits]))
+    tied = tied_starts(fits, codes)
+    assert best in tied
+    by_hand = [i for i, m in enumerate(fits)
+               if is_tie(fits[best].score_samples(codes) - m.score_samples(codes))]
+    assert tied == by_hand and 0 < len(tied) < len(fits)
 
 
 def test_clearly_more_likely_unequal_clusters_are_kept():

@@ -8,8 +8,8 @@ the z_c means (seeded as a fit with ``random_state=S`` seeds them) and keeps, of
 starts tied with the most likely one, the one most likely under equal cluster
 weights. For each saved model this prints accuracy / NMI of the start kept under
 four rules for "tied": only the most likely start (no tie), within 0.03 nats per
-image (0.9.0), an effect size of the per-image deficit below 0.1 (0.10.0,
-:func:`skmcevae.readout.tied_starts`), and every start (equal weights alone); and the
+image (0.9.0), an effect size of the per-image deficit below 0.1 and under 0.1
+nats (0.10.0, :func:`skmcevae.readout.tied_starts`), and every start (equal weights alone); and the
 deficit of the start kept by equal weights alone, in nats per image and as an
 effect size. Then the same on two-dimensional blobs whose clusters differ in size
 (600/200/200), where the most likely start is right.
@@ -50,7 +50,7 @@ def picks(fits, codes):
     mean = ll.mean(1)
     tied = {"most likely": [mean.argmax()],
             "0.03 nats": np.flatnonzero(mean >= mean.max() - 0.03),
-            "effect size 0.1": tied_starts(ll),
+            "effect size 0.1": tied_starts(fits, codes),
             "equal weights alone": np.arange(len(fits))}
     return {rule: max(tied[rule], key=lambda i: equal[i]) for rule in RULES}, ll
 
