@@ -43,6 +43,7 @@ def configs(params, image_shape):
     loss = LossConfig(beta=params["beta"], invariance=params["invariance"],
                       n_samples=params["n_invariance_samples"],
                       consistency_weight=params["consistency_weight"],
+                      canonical_weight=params["canonical_weight"],
                       graph_weight=params["graph_weight"],
                       pose_weight=params["pose_weight"],
                       neighbor_pose_weight=params["neighbor_pose_weight"],

@@ -161,7 +161,7 @@ def check_params(est):
                          f"(each image tries up to 360 / step turns), got "
                          f"{est.pose_search_step}; None turns the search off.")
     for name in ("beta", "rotation_range", "translation_range", "scale_range",
-                 "consistency_weight", "graph_weight", "pose_weight",
+                 "consistency_weight", "canonical_weight", "graph_weight", "pose_weight",
                  "neighbor_pose_weight"):
         _check_real(est, name, strict=False)
     _check_option(est, "group", tuple(GROUP_DIMS), any_case=True)

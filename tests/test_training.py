@@ -160,7 +160,7 @@ def test_for_so2_the_graph_terms_turned_copy_is_the_first_invariance_copy(s, mon
                                     if not k.startswith("pose_head") and k != "display"},
                                    strict=False)
         torch.manual_seed(1)
-        config = LossConfig(n_samples=s, graph_weight=1.0)
+        config = LossConfig(n_samples=s, graph_weight=1.0, canonical_weight=1.0)
         module.zero_grad()
         loss, summary = batch_loss(module, x, None, config, graph_labels=labels)
         loss.backward()
@@ -168,9 +168,11 @@ def test_for_so2_the_graph_terms_turned_copy_is_the_first_invariance_copy(s, mon
     torch.testing.assert_close(results[0], results[1], rtol=1e-4, atol=1e-5)
 
 
-def test_unsupervised_invariance_measures_how_the_code_moves_with_the_pose():
+@pytest.mark.parametrize("canonical_weight", [0.0, 1.0])
+def test_unsupervised_invariance_measures_how_the_code_moves_with_the_pose(canonical_weight):
     from skmcevae.losses import reconstruction_error
     penalties = {}
+    config = LossConfig(n_samples=2, canonical_weight=canonical_weight)
     for span in (0.0, math.pi):
         module, x = _module_and_images(rotation_range=span)
         module.eval()  # batch norm on running statistics: one image, one code
@@ -178,18 +180,20 @@ def test_unsupervised_invariance_measures_how_the_code_moves_with_the_pose():
             module.cluster_head.out.weight.mul_(30)
             module.style_head.out.weight.mul_(30)
         torch.manual_seed(1)
-        _, summary = batch_loss(module, x, None, LossConfig(n_samples=2))
+        _, summary = batch_loss(module, x, None, config)
         penalties[span] = summary["invariance"].item()
-    # Unmoved copies have the image's own code (distance 0): what is left is the
-    # cross-entropy between the image's canonical image (decoded from the sampled
-    # code, the same draws as in batch_loss) and the copies' (from the means).
+    # Unmoved copies have the image's own code (distance 0). By default that is all;
+    # with the canonical images compared, what is left is the cross-entropy between
+    # the image's canonical image (decoded from the sampled code, the same draws as
+    # in batch_loss) and the copies' (from the means).
     with torch.no_grad():
         torch.manual_seed(1)
         sampled = module(x)["canonical"]
         post = module.encode(x)
         target = module.decode_canonical(post["c_mean"], post["z_mean"])
         floor = reconstruction_error(sampled, target, "bernoulli").mean().item()
-    assert penalties[0.0] == pytest.approx(floor, rel=1e-5)
+    assert floor > 1.0
+    assert penalties[0.0] == pytest.approx(canonical_weight * floor, rel=1e-5, abs=1e-6)
     assert penalties[math.pi] > penalties[0.0] + 0.01  # turned copies move the code
 
 

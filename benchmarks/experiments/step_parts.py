@@ -63,7 +63,7 @@ def step_functions(x, params):
         f"posed copies, no grad ({copies} per image)":
             lambda: copies and objective.encode_copies(module, x, config, copies),
         "posed neighbour, no grad": lambda: objective.encode_posed(module, x, config,
-                                                                   canonical=False),
+                                                                   pose=True),
         "turned copy, forward and backward": turned,
     }
 
