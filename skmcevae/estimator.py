@@ -137,9 +137,10 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         How the cluster is read from z_c after training: a Gaussian mixture (full
         covariances) fitted to the training images' z_c means, KMeans (a softmax of
         squared distances gives ``predict_proba``), or the encoder's weights w.
-        The mixture is fitted from several starts; among those nearly as likely as
-        the best, the one most likely under equal cluster weights (the model's
-        prior) is kept, so near ties go to clusters of equal size.
+        The mixture is fitted from several starts; among those the data cannot
+        tell from the most likely (``readout.tied_starts``), the one most likely
+        under equal cluster weights (the model's prior) is kept, so ties go to
+        clusters of equal size.
     hidden_size : int, default=512
         Width of the hidden layers of the z_c and z heads.
     decoder : {"dense", "conv"}, default="dense"

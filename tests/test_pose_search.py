@@ -12,7 +12,7 @@ from skmcevae import MCEVAE
 from skmcevae.datasets import make_glyphs
 from skmcevae.groups import (compose, exp_map, log_map, pose_matrix, rotation_matrix,
                              warp)
-from skmcevae.objective import synchronised_pose_error
+from skmcevae.pose_terms import synchronised_pose_error
 from skmcevae.pose_search import refine_pose, search_turns
 
 

@@ -8,7 +8,7 @@ from skmcevae import MCEVAE
 from skmcevae.datasets import make_glyphs
 from skmcevae.graph import pose_invariant_neighbors
 from skmcevae.groups import exp_map, invert_affine, compose, warp
-from skmcevae.objective import synchronised_pose_error
+from skmcevae.pose_terms import synchronised_pose_error
 from skmcevae.synchronisation import synchronise_angles
 
 

@@ -200,7 +200,7 @@ def test_unsupervised_invariance_measures_how_the_code_moves_with_the_pose(canon
 @pytest.mark.parametrize("group", ["SO2", "SE2", "SIM2"])
 def test_pose_equivariance_is_zero_for_equivariant_poses_and_periodic(group):
     from skmcevae.groups import compose, exp_map, group_dim, rotation_matrix
-    from skmcevae.objective import pose_equivariance
+    from skmcevae.pose_terms import pose_equivariance
     gen = torch.Generator().manual_seed(0)
     tau = 0.5 * torch.randn(8, group_dim(group), generator=gen, dtype=torch.float64)
     g = torch.linspace(-3, 3, 8, dtype=torch.float64)
@@ -242,7 +242,7 @@ def _solve_shift(turned, target, group):
 
 def test_pose_equivariance_cannot_be_met_by_shrinking_the_scale():
     from skmcevae.groups import rotation_matrix
-    from skmcevae.objective import pose_equivariance
+    from skmcevae.pose_terms import pose_equivariance
     turn = rotation_matrix(torch.full((4,), 1.0))
     tau, turned = torch.zeros(4, 4), torch.zeros(4, 4)  # the turn ignored
     for log_scale in (0.0, -3.0, -8.0):
@@ -270,7 +270,7 @@ def test_neighbor_pose_term_adds_the_pose_equivariance_between_neighbours():
 
 def test_linear_only_equivariance_ignores_the_shift_and_cannot_be_shrunk_away():
     from skmcevae.groups import pose_matrix
-    from skmcevae.objective import pose_equivariance
+    from skmcevae.pose_terms import pose_equivariance
     turn = pose_matrix(torch.full((4,), 0.5), torch.full((4, 2), 0.3), torch.zeros(4))
     tau = torch.zeros(4, 4)
     turned = torch.tensor([[0.5, 0.0, 0.0, 0.0]]).repeat(4, 1)  # the turn, not the shift
