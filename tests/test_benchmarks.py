@@ -92,3 +92,34 @@ def test_gpu_check_runs_its_checks_on_the_cpu(digits28):
     assert passed, text
     passed, text = gpu_check.check_cpu_load(model, digits28)
     assert passed, text
+
+
+@pytest.mark.parametrize("group", ["SE2", "SIM2"])
+def test_true_shift_is_where_the_objects_centre_went(group):
+    # A round blob at the centre: after random_poses its centre of mass is where the
+    # image's centre went, whatever the turn, which the raw sampling offsets are not.
+    from generative import true_shift
+    from skmcevae.datasets import random_poses
+    rows, cols = np.mgrid[:28, :28] - 13.5
+    blob = np.exp(-(rows ** 2 + cols ** 2) / 4.0).astype(np.float32)
+    posed, poses = random_poses(np.repeat(blob[None], 50, axis=0), group, 180.0, 0.2,
+                                random_state=0)
+    mass = posed.sum((1, 2))
+    centre = np.stack([(posed * cols).sum((1, 2)) / mass,
+                       (posed * rows).sum((1, 2)) / mass], axis=1)
+    assert np.abs(true_shift(poses, (28, 28)) - centre).max() < 0.2
+    assert np.abs(2 * poses[:, 1:3] * 14 - centre).max() > 3  # the offsets are not it
+
+
+def test_generative_reports_the_shift_on_tiny_shifted_data(tmp_path, monkeypatch):
+    _run(BENCHMARKS / "generative.py",
+         ["--datasets", "se2", "--seeds", "1", "--n-samples", "80", "--epochs", "1",
+          "--per-cluster", "5", "--output", str(tmp_path / "generative.md")], monkeypatch)
+    lines = (tmp_path / "generative.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| data |"))
+    row = next(line for line in lines if line.startswith("| se2 |"))
+    cells = {key.strip(): value.split("±")[0]  # "mean ± std" over the seeds, or "-"
+             for key, value in zip(header.split("|")[2:-1], row.split("|")[2:-1])}
+    cells = {key: float(value) for key, value in cells.items() if value.strip() != "-"}
+    assert 0.0 <= cells["shift_r2"] <= 1.0
+    assert 0.0 <= cells["fidelity"] <= 1.0

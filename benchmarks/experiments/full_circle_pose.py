@@ -26,7 +26,7 @@ from skmcevae.metrics import clustering_accuracy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clustering import angle_error  # noqa: E402
-from generative import pose_matrices, shift_r2  # noqa: E402
+from generative import predicted_shift, shift_r2, true_shift  # noqa: E402
 
 
 def theta_degrees(model, X):
@@ -69,7 +69,8 @@ def main(argv=None):
             seconds = time.perf_counter() - start
             shift = ""
             if args.group != "SO2":
-                r2 = shift_r2(pose_matrices(model, X)[:, :, 2], poses[:, 1:3], labels)
+                r2 = shift_r2(predicted_shift(model, X),
+                              true_shift(poses, model.module_.config.image_shape[1:]), labels)
                 shift = f"shift_r2={r2:.3f} "
             print(f"{variant or 'defaults'} seed={seed} {shift}"
                   f"acc={clustering_accuracy(y, labels):.3f} "
