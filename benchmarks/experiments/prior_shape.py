@@ -9,6 +9,10 @@ k in several ways, decodes them to canonical images and prints the fraction that
 
 - prior: the model's own prior, diagonal Gaussians (what ``sample`` draws);
 - prior_means: the prior's means alone, no spread;
+- prior_half_variance: the prior with its variances halved (not the model's prior:
+  how much of the misses its spread makes);
+- prior_zc_only, prior_z_only: z_c (or z) drawn from the prior, the other at the
+  prior's mean: which part of the code's spread makes the misses;
 - full_cov: one Gaussian per cluster with a full covariance, the weighted moments of
   the posteriors (means and variances, weighted by the cluster weights w), as the
   prior's M-step would give with full covariances;
@@ -16,6 +20,9 @@ k in several ways, decodes them to canonical images and prints the fraction that
   ``prior`` if the prior has converged to its running moments);
 - posterior: z_c and z drawn from the posteriors of training images that ``predict``
   puts in k (an empirical prior);
+- posterior_means: the posterior means of those images, no draw: their
+  reconstructions (at the display pose), which bound what any description of the
+  codes can reach;
 - readout_diag, readout_full: the posteriors' moments weighted by ``predict_proba``
   (the read-out's clusters) instead of w, diagonal or full covariance: the prior a
   last M-step with the read-out's responsibilities would give.
@@ -75,6 +82,15 @@ def variants(model, X, n, rng):
     out["prior"] = [prior_mean[c] + np.sqrt(prior_var[c]) * rng.standard_normal((n, len(mu[c])))
                     for c in range(k)]
     out["prior_means"] = [np.repeat(prior_mean[c:c + 1], n, 0) for c in range(k)]
+    out["prior_half_variance"] = [prior_mean[c] + np.sqrt(prior_var[c] / 2)
+                                  * rng.standard_normal((n, len(mu[c]))) for c in range(k)]
+    for name, free in (("prior_zc_only", slice(0, k)), ("prior_z_only", slice(k, None))):
+        out[name] = []
+        for c in range(k):
+            codes = np.repeat(prior_mean[c:c + 1], n, 0)
+            codes[:, free] += (np.sqrt(prior_var[c, free])
+                               * rng.standard_normal((n, codes[:, free].shape[1])))
+            out[name].append(codes)
     out["full_cov"] = [rng.multivariate_normal(mu[c], cov[c], n) for c in range(k)]
     out["diag_cov"] = [mu[c] + np.sqrt(np.diag(cov[c])) * rng.standard_normal((n, len(mu[c])))
                        for c in range(k)]
@@ -83,6 +99,8 @@ def variants(model, X, n, rng):
         rows = rng.choice(np.flatnonzero(labels == c), n)
         post.append(mean[rows] + np.sqrt(variance[rows]) * rng.standard_normal(mean[rows].shape))
     out["posterior"] = post
+    out["posterior_means"] = [mean[rng.choice(np.flatnonzero(labels == c), n)]
+                              for c in range(k)]
     mu_r, cov_r = weighted_moments(mean, variance, model.predict_proba(X))
     out["readout_diag"] = [mu_r[c] + np.sqrt(np.diag(cov_r[c])) * rng.standard_normal(
         (n, len(mu_r[c]))) for c in range(k)]
