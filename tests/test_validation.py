@@ -125,8 +125,9 @@ def test_bad_predict_input(small_model, case, method):
 
 
 def test_inverse_transform_checks_the_code_width(small_model):
-    with pytest.raises(ValueError, match="expected 6 .*made by transform"):
-        small_model.inverse_transform(np.zeros((2, 5)))
+    width = 2 + small_model.latent_dim + 1  # z_c, z and the SO2 angle
+    with pytest.raises(ValueError, match=f"expected {width} .*made by transform"):
+        small_model.inverse_transform(np.zeros((2, width - 1)))
 
 
 def test_canonical_images_of_another_count_are_refused_before_any_work():
@@ -143,7 +144,7 @@ def test_feature_names_of_a_dataframe(small_model):
     model = MCEVAE(n_clusters=2, max_epochs=1, hidden_size=8, random_state=0).fit(frame)
     assert model.feature_names_in_.tolist() == columns
     names = model.get_feature_names_out(columns)
-    assert names.tolist()[:2] == ["z_c0", "z_c1"] and len(names) == 6
+    assert names.tolist()[:2] == ["z_c0", "z_c1"] and len(names) == 2 + model.latent_dim + 1
     with pytest.raises(ValueError, match="not equal to feature_names_in_"):
         model.get_feature_names_out(columns[::-1])
     with pytest.raises(ValueError, match="feature names of X differ"):
@@ -155,7 +156,8 @@ def test_feature_names_of_a_dataframe(small_model):
 def test_get_feature_names_out_checks_its_argument(small_model):
     with pytest.raises(ValueError, match="length equal to the number of features"):
         small_model.get_feature_names_out(["a", "b"])
-    assert len(small_model.get_feature_names_out([f"x{i}" for i in range(64)])) == 6
+    names = small_model.get_feature_names_out([f"x{i}" for i in range(64)])
+    assert len(names) == 2 + small_model.latent_dim + 1
 
 
 def test_tags_say_what_is_true():
