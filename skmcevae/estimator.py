@@ -84,8 +84,9 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         and for SE2 and SIM2 without the neighbour graph). 1.0 trains as before
         0.10.0: on rotated MNIST reconstructions were worse (0.322 of the mean
         image's error against 0.261), and one of the three style dimensions went
-        unused; on rotated 8x8 digits the clusters were better (accuracy 0.647
-        against 0.569, 3 seeds; benchmarks/results/levers-v0.10.md).
+        unused; on rotated 8x8 digits the clusters were better with three style
+        dimensions (accuracy 0.647 against 0.569, 3 seeds), the same with six
+        (0.665 against 0.663; benchmarks/results/levers-v0.10.md, levers-v0.11.md).
     n_neighbors : int, default=7
         Pose-invariant nearest neighbours found before training (pixel distance
         minimised over rotations, after centring for SE2 and SIM2); they pair images
