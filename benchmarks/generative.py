@@ -177,9 +177,9 @@ def true_shift(poses, size):
     The poses' own ``shift_x, shift_y`` are sampling offsets, read before the turn
     (the output at p reads the input at s R p + 2 shift): the centre moved to
     -(s R)^-1 2 shift, the offset turned back by the image's own angle. Before 0.11.0
-    the benchmark regressed on the raw offsets, which a per-cluster linear map cannot
-    turn back image by image (se2: R^2 0.66 against the offsets, 0.97 against where the
-    digits went).
+    the benchmark regressed on the raw offsets, which charges every error of the
+    predicted angle by the object's distance from the centre (se2: R^2 0.57-0.67
+    against the offsets, 0.98 against where the digits went; shift-measure.md).
     """
     angle, log_scale = np.radians(poses[:, 0]), poses[:, 3]
     cos, sin = np.cos(angle), np.sin(angle)

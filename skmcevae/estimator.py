@@ -49,10 +49,11 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
     latent_dim : int, default=6
         Size of the style latent z. Six rather than the paper's three since 0.11.0:
         on rotated MNIST clusters came out better (accuracy 0.887 -> 0.919 over three
-        seeds, 8x8 digits 0.569 -> 0.663), though a fit uses one to three of the
-        dimensions (the others' posterior means spread by 0.05-0.32 over the
-        images) and reconstructions are no better
-        (benchmarks/results/levers-v0.11.md).
+        seeds, 8x8 digits 0.569 -> 0.663), though a fit on digits uses one to three
+        of the dimensions (the others' posterior means spread by 0.05-0.32 over
+        the images), reconstructions are slightly worse (0.261 -> 0.268 of the
+        mean image's error) and on 8x8 digits two fits of three stop early at the
+        divergence guard (benchmarks/results/levers-v0.11.md).
     group : {"SO2", "SE2", "SIM2"} or None, default="SO2"
         The poses the model factors out: rotations, rotations and shifts, those and
         scale, or nothing.
@@ -82,11 +83,12 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         Weight of a comparison of the canonical images of an image and of its posed
         copies in the unsupervised invariance term, on top of their codes (for SO2,
         and for SE2 and SIM2 without the neighbour graph). 1.0 trains as before
-        0.10.0: on rotated MNIST reconstructions were worse (0.322 of the mean
-        image's error against 0.261), and one of the three style dimensions went
-        unused; on rotated 8x8 digits the clusters were better with three style
-        dimensions (accuracy 0.647 against 0.569, 3 seeds), the same with six
-        (0.665 against 0.663; benchmarks/results/levers-v0.10.md, levers-v0.11.md).
+        0.10.0: with three style dimensions, on rotated MNIST reconstructions were
+        worse (0.322 of the mean image's error against 0.261), and one of them went
+        unused; on rotated 8x8 digits the clusters were better (accuracy 0.647
+        against 0.569, 3 seeds). With six, on 8x8 digits it is no better (0.665
+        against 0.663, NMI 0.628 against 0.639; benchmarks/results/levers-v0.10.md,
+        levers-v0.11.md).
     n_neighbors : int, default=7
         Pose-invariant nearest neighbours found before training (pixel distance
         minimised over rotations, after centring for SE2 and SIM2); they pair images
