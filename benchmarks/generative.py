@@ -178,7 +178,7 @@ def true_shift(poses, size):
     (the output at p reads the input at s R p + 2 shift): the centre moved to
     -(s R)^-1 2 shift, the offset turned back by the image's own angle. Before 0.11.0
     the benchmark regressed on the raw offsets, which charges every error of the
-    predicted angle by the object's distance from the centre (se2: R^2 0.57-0.67
+    predicted angle by the object's distance from the centre (se2: R^2 0.56-0.67
     against the offsets, 0.98 against where the digits went; shift-measure.md).
     """
     angle, log_scale = np.radians(poses[:, 0]), poses[:, 3]

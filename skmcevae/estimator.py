@@ -49,9 +49,9 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
     latent_dim : int, default=6
         Size of the style latent z. Six rather than the paper's three since 0.11.0:
         on rotated MNIST clusters came out better (accuracy 0.887 -> 0.919 over three
-        seeds, 8x8 digits 0.569 -> 0.663), though a fit on digits uses one to three
-        of the dimensions (the others' posterior means spread by 0.05-0.32 over
-        the images), reconstructions are slightly worse (0.261 -> 0.268 of the
+        seeds, 8x8 digits 0.569 -> 0.663), though a fit on turned MNIST uses one
+        to three of the dimensions (the others' posterior means spread by
+        0.05-0.32 over the images), reconstructions are slightly worse (0.261 -> 0.268 of the
         mean image's error) and on 8x8 digits two fits of three stop early at the
         divergence guard (benchmarks/results/levers-v0.11.md).
     group : {"SO2", "SE2", "SIM2"} or None, default="SO2"

@@ -20,9 +20,9 @@ k in several ways, decodes them to canonical images and prints the fraction that
   ``prior`` if the prior has converged to its running moments);
 - posterior: z_c and z drawn from the posteriors of training images that ``predict``
   puts in k (an empirical prior);
-- posterior_means: the posterior means of those images, no draw: their
-  reconstructions (at the display pose), which bound what any description of the
-  codes can reach;
+- posterior_means: the posterior means of those images, no draw: what decoding the
+  training images' own mean codes gives (not a bound: prior_half_variance can pass
+  it);
 - readout_diag, readout_full: the posteriors' moments weighted by ``predict_proba``
   (the read-out's clusters) instead of w, diagonal or full covariance: the prior a
   last M-step with the read-out's responsibilities would give.
