@@ -47,7 +47,7 @@ from sklearn.linear_model import LinearRegression
 
 from skmcevae import MCEVAE
 from skmcevae.datasets import make_glyphs, random_poses
-from skmcevae.groups import exp_map
+from skmcevae.groups import exp_map, log_map, pose_in_units, pose_matrix
 from skmcevae.metrics import clustering_accuracy
 
 from clustering import (DATASETS, _params, angle_error, canonical_stability,
@@ -181,13 +181,10 @@ def true_shift(poses, size):
     predicted angle by the object's distance from the centre (se2: R^2 0.56-0.67
     against the offsets, 0.98 against where the digits went; shift-measure.md).
     """
-    angle, log_scale = np.radians(poses[:, 0]), poses[:, 3]
-    cos, sin = np.cos(angle), np.sin(angle)
-    offset = 2 * poses[:, 1:3] * np.exp(-log_scale)[:, None]
-    centre = -np.stack([cos * offset[:, 0] + sin * offset[:, 1],
-                        -sin * offset[:, 0] + cos * offset[:, 1]], axis=1)
-    height, width = size
-    return centre * np.array([width / 2, height / 2])
+    poses = torch.from_numpy(np.asarray(poses, dtype=np.float64))
+    # The generator's own matrices, read as predict_pose reads the model's poses.
+    matrix = pose_matrix(torch.deg2rad(poses[:, 0]), 2 * poses[:, 1:3], poses[:, 3])
+    return pose_in_units(log_map(matrix, "SIM2"), "SIM2", (1, *size))[:, 1:3]
 
 
 def shift_r2(shift, truth, labels):

@@ -47,13 +47,9 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
     n_clusters : int, default=10
         Number of clusters K (the size of z_c).
     latent_dim : int, default=6
-        Size of the style latent z. Six rather than the paper's three since 0.11.0:
-        on rotated MNIST clusters came out better (accuracy 0.887 -> 0.919 over three
-        seeds, 8x8 digits 0.569 -> 0.663), though a fit on turned MNIST uses one
-        to three of the dimensions (the others' posterior means spread by
-        0.05-0.32 over the images), reconstructions are slightly worse (0.261 -> 0.268 of the
-        mean image's error) and on 8x8 digits two fits of three stop early at the
-        divergence guard (benchmarks/results/levers-v0.11.md).
+        Size of the style latent z (the paper: 3). Six gave better clusters on
+        turned digits, though a fit uses one to three of them and reconstructs
+        slightly worse (benchmarks/results/levers-v0.11.md).
     group : {"SO2", "SE2", "SIM2"} or None, default="SO2"
         The poses the model factors out: rotations, rotations and shifts, those and
         scale, or nothing.
@@ -83,12 +79,8 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         Weight of a comparison of the canonical images of an image and of its posed
         copies in the unsupervised invariance term, on top of their codes (for SO2,
         and for SE2 and SIM2 without the neighbour graph). 1.0 trains as before
-        0.10.0: with three style dimensions, on rotated MNIST reconstructions were
-        worse (0.322 of the mean image's error against 0.261), and one of them went
-        unused; on rotated 8x8 digits the clusters were better (accuracy 0.647
-        against 0.569, 3 seeds). With six, on 8x8 digits it is no better (0.665
-        against 0.663, NMI 0.628 against 0.639; benchmarks/results/levers-v0.10.md,
-        levers-v0.11.md).
+        0.10.0, with blurrier reconstructions on 28x28 digits
+        (benchmarks/results/levers-v0.10.md, levers-v0.11.md).
     n_neighbors : int, default=7
         Pose-invariant nearest neighbours found before training (pixel distance
         minimised over rotations, after centring for SE2 and SIM2); they pair images
@@ -259,8 +251,7 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                  invariance="unsupervised", n_invariance_samples=2,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
                  scale_range=0.2, consistency_weight=10.0, canonical_weight=0.0,
-                 n_neighbors=7,
-                 n_landmarks=10000, graph_weight=10.0, pose_weight=10.0,
+                 n_neighbors=7, n_landmarks=10000, graph_weight=10.0, pose_weight=10.0,
                  neighbor_pose_weight=10.0, pose_search_step=10.0, test_rotations=1,
                  cluster_temperature=0.2,
                  assign_by="mixture", hidden_size=512, decoder="dense",
