@@ -29,8 +29,8 @@ PICTURES = {
 }
 
 
-EPOCHS_HELP = ("training epochs (default: the estimator's 'auto', 20 epochs or enough "
-               "for 1,000 optimiser steps)")
+EPOCHS_HELP = ("training epochs (default: the estimator's 'auto', 2,000 optimiser steps "
+               "in at most 40 epochs, never under 20 epochs or 1,000 steps)")
 
 
 def _parser():

@@ -152,8 +152,9 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         0.78), at the same clustering (accuracy 0.78 against 0.80, NMI 0.77
         against 0.76) and 1.5 times the fit time.
     max_epochs : int or "auto", default="auto"
-        Passes over the data. "auto" trains 20 epochs, or more on small data sets:
-        enough for 1,000 optimiser steps (600 images: 167 epochs), since 120 steps
+        Passes over the data. "auto" trains for 2,000 optimiser steps within at
+        most 40 epochs (5,000 images: 40 epochs), and never fewer than 20 epochs or
+        1,000 steps (60,000 images: 20 epochs; 600 images: 167), since 120 steps
         learned the clusters but neither the pose nor recognisable pictures.
     batch_size : int, default=100
     learning_rate : float, default=1e-3

@@ -63,6 +63,21 @@ def test_clustering_and_turned_copies_run_on_tiny_data(tmp_path, monkeypatch, ca
     lines = [line for line in capsys.readouterr().out.splitlines()
              if line.startswith("digits8-so2 [")]
     assert len(lines) == 6 and all("consistency" in line for line in lines)
+    _run(BENCHMARKS / "experiments" / "confusion.py",
+         [str(models), "--datasets", "digits8-so2", "--n-samples", "60"], monkeypatch)
+    sizes = [int(line.split(": ")[1].split()[0]) for line in
+             capsys.readouterr().out.splitlines() if line.startswith("  cluster ")]
+    assert sum(sizes) == 60
+
+
+def test_confusion_lists_each_clusters_classes_largest_first():
+    sys.path.insert(0, str(BENCHMARKS / "experiments"))
+    from confusion import cluster_lines
+    y = np.array([4, 4, 9, 9, 9, 1] + [7] * 20)
+    labels = np.array([0, 0, 0, 0, 1, 1] + [2] * 20)
+    assert cluster_lines(y, labels) == ["  cluster 0: 4 images; 4: 2, 9: 2",
+                                        "  cluster 1: 2 images; 1: 1, 9: 1",
+                                        "  cluster 2: 20 images; 7: 20"]
 
 
 def test_slant_floor_runs_on_tiny_data(monkeypatch, capsys):

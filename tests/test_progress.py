@@ -82,8 +82,10 @@ def test_duration(seconds, text):
     assert _duration(seconds) == text
 
 
-@pytest.mark.parametrize("n_images, epochs", [(5000, 20), (2000, 50), (600, 167),
-                                              (60, 1000)])
+# 2,000 steps, in at most 40 epochs; never under 1,000 steps or 20 epochs.
+@pytest.mark.parametrize("n_images, epochs", [(60000, 20), (10000, 20), (5000, 40),
+                                              (3000, 40), (2000, 50), (1797, 56),
+                                              (600, 167), (60, 1000)])
 def test_auto_epochs_give_small_data_sets_enough_steps(n_images, epochs):
     from skmcevae.training import resolve_epochs
     assert resolve_epochs("auto", n_images, 100) == epochs
