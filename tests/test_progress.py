@@ -83,13 +83,15 @@ def test_duration(seconds, text):
 
 
 # 2,000 steps, in at most 40 epochs; never under 1,000 steps or 20 epochs.
-@pytest.mark.parametrize("n_images, epochs", [(60000, 20), (10000, 20), (5000, 40),
-                                              (3000, 40), (2000, 50), (1797, 56),
-                                              (600, 167), (60, 1000)])
-def test_auto_epochs_give_small_data_sets_enough_steps(n_images, epochs):
+@pytest.mark.parametrize("n_images, batch_size, epochs", [
+    (60000, 100, 20), (10000, 100, 20), (8000, 100, 25), (5000, 100, 40),
+    (3000, 100, 40), (2000, 100, 50), (1797, 100, 56), (600, 100, 167), (60, 100, 1000),
+    (5000, 50, 20)])
+def test_auto_epochs_are_2000_steps_capped_at_40_epochs_with_floors(n_images, batch_size,
+                                                                   epochs):
     from skmcevae.training import resolve_epochs
-    assert resolve_epochs("auto", n_images, 100) == epochs
-    assert resolve_epochs(7, n_images, 100) == 7
+    assert resolve_epochs("auto", n_images, batch_size) == epochs
+    assert resolve_epochs(7, n_images, batch_size) == 7
 
 
 def test_n_threads_sets_the_fits_thread_count(digits, tiny_params):

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.metrics import confusion_matrix, normalized_mutual_info_score
+from sklearn.metrics import normalized_mutual_info_score
+from sklearn.metrics.cluster import contingency_matrix
 
 from skmcevae.metrics import clustering_accuracy
 
@@ -27,15 +28,14 @@ from clustering import saved_fits  # noqa: E402
 
 def cluster_lines(y, labels):
     """One line per cluster: size and its classes (at least 5% of it) by count."""
-    values, clusters = np.union1d(y, labels), np.unique(labels)
-    counts = confusion_matrix(y, labels, labels=values)  # rows and columns: values
+    classes, clusters = np.unique(y), np.unique(labels)
+    counts = contingency_matrix(y, labels)  # classes x clusters, both sorted
     lines = []
-    for k in clusters:
-        column = counts[:, np.searchsorted(values, k)]
+    for cluster, column in zip(clusters, counts.T):
         order = [c for c in np.argsort(-column, kind="stable")
-                 if column[c] and column[c] >= 0.05 * column.sum()]
-        parts = ", ".join(f"{values[c]}: {column[c]}" for c in order)
-        lines.append(f"  cluster {k}: {column.sum()} images; {parts}")
+                 if column[c] >= 0.05 * column.sum()]
+        parts = ", ".join(f"{classes[c]}: {column[c]}" for c in order)
+        lines.append(f"  cluster {cluster}: {column.sum()} images; {parts}")
     return lines
 
 
