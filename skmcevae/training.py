@@ -96,9 +96,9 @@ def build(config, device, learning_rate, module=None, optimizer_state=None):
 # max_epochs="auto": enough epochs for AUTO_STEPS optimiser steps, but no more than
 # AUTO_MAX_EPOCHS passes for them, and never fewer than AUTO_MIN_STEPS steps or
 # AUTO_MIN_EPOCHS passes. 1,000 steps (20 epochs of 5,000 images) left the loss
-# falling; 2,000 reconstruct better and give a better ELBO on every posed data set and
-# cluster shifted digits better (levers-v0.12.md). The cap keeps small data sets from
-# the extra passes (8x8 digits clustered worse at 112 epochs than at 56), and the
+# falling; 2,000 reconstruct rotated and shifted digits better, with a better ELBO,
+# and cluster shifted digits better (levers-v0.12.md). The cap keeps small data sets
+# from the extra passes (one 8x8 fit clustered worse at 112 epochs than at 56), and the
 # floor of 1,000 steps is what the pose needs (600 images for 20 epochs, 120 steps,
 # learned the clusters but neither the pose nor recognisable pictures).
 AUTO_STEPS = 2000

