@@ -142,3 +142,14 @@ def test_generative_reports_the_shift_on_tiny_shifted_data(tmp_path, monkeypatch
     cells = {key: float(value) for key, value in cells.items() if value.strip() != "-"}
     assert 0.0 <= cells["shift_r2"] <= 1.0
     assert 0.0 <= cells["fidelity"] <= 1.0
+
+
+def test_the_no_pose_baseline_keeps_the_levers_being_compared():
+    # A lever such as the decoder must reach both models, or the comparison of
+    # reconstructions and ELBOs measures the lever against the default.
+    from generative import baseline_params
+    from skmcevae import MCEVAE
+    params = baseline_params(3, {"decoder": "conv", "max_epochs": 7, "group": "SE2"})
+    model = MCEVAE(**params)
+    assert (model.decoder, model.max_epochs, model.random_state) == ("conv", 7, 3)
+    assert (model.group, model.invariance, model.n_neighbors) == (None, None, 0)
