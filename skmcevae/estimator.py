@@ -205,9 +205,10 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
     n_iter_ : int
         Epochs run.
     history_ : list of dict
-        Batch-averaged loss terms per epoch (``loss``, ``reconstruction``,
-        ``invariance``, ``kl_z``, ``kl_tau``, ``kl_c``, ``consistency``), ``time``,
-        and ``validation_loss`` with early stopping.
+        Batch-averaged loss terms per epoch (the names in
+        ``skmcevae.objective.TERMS``: ``loss``, ``reconstruction``, the KL terms
+        and the terms the loss adds), ``time``, and ``validation_loss`` with early
+        stopping.
     n_features_in_ : int
         Pixels per image (C*H*W).
     image_shape_ : tuple

@@ -11,7 +11,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from skmcevae.model import MCEVAEModule, ModelConfig
-from skmcevae.objective import TERMS, LossConfig, batch_loss, elbo_terms
+from skmcevae.objective import (TERMS, LossConfig, batch_loss, code_bound_excess,
+                               elbo_terms)
+from skmcevae.training import run_epoch
 
 
 def _module_and_images(seed=0, **config):
@@ -321,3 +323,46 @@ def test_a_diverging_fit_stops_and_keeps_its_best_weights():
     assert 1 < epoch < 15
     assert len(model.history_) == epoch - 1  # the diverged epoch is not recorded
     assert np.isfinite(model.score(X[:300])) and len(set(model.predict(X[:300]))) > 1
+
+
+def test_cluster_codes_past_the_bound_are_charged_and_within_it_are_free():
+    codes = torch.tensor([[3.0, -9.9, 0.0], [12.0, 0.0, -11.0]], requires_grad=True)
+    excess = code_bound_excess(codes, 0.2)  # the bound: 50 * 0.2 = 10
+    torch.testing.assert_close(excess.detach(), torch.tensor([0.0, 4.0 + 1.0]))
+    excess.sum().backward()
+    torch.testing.assert_close(codes.grad, torch.tensor([[0.0, 0.0, 0.0],
+                                                         [4.0, 0.0, -2.0]]))
+    # The bound is on the logits z_c / temperature: a warmer softmax needs larger
+    # codes for the same confidence, and gets them free.
+    assert float(code_bound_excess(codes.detach(), 1.0).sum()) == 0.0
+    torch.testing.assert_close(code_bound_excess(codes.detach(), 0.1),
+                               torch.tensor([4.9 ** 2, 7.0 ** 2 + 6.0 ** 2]))
+    # Without a temperature the weights have their own logits: nothing to bound.
+    assert float(code_bound_excess(codes.detach() * 100, None).sum()) == 0.0
+
+
+def test_training_brings_runaway_cluster_codes_back_within_the_bound():
+    # Cluster codes at about 40, where blown-up 8x8-digit fits went, moved along a
+    # direction that no other term opposes (a common offset: the softmax ignores it
+    # and the prior follows it), as nothing opposed the codes' scale in those fits.
+    # Trained through run_epoch with the default terms, only the bound brings them
+    # back (without it they stay at about 40).
+    module, _ = _module_and_images(seed=3)
+    gen = torch.Generator().manual_seed(0)
+    images = torch.rand(60, 1, 12, 12, generator=gen).numpy()
+    labels = np.arange(60) % 3
+    with torch.no_grad():
+        module.cluster_head.out.bias[:3] += 40.0
+    optimiser = torch.optim.Adam(module.parameters(), lr=3e-3)
+    config = LossConfig(graph_weight=10.0, consistency_weight=10.0)
+
+    def largest_code():
+        module.eval()
+        with torch.no_grad():
+            return float(module.encode(torch.from_numpy(images))["c_mean"].abs().max())
+
+    assert largest_code() > 35
+    epochs = [run_epoch(module, optimiser, (images, None), np.arange(60), config, 20,
+                        torch.device("cpu"), graph_labels=labels) for _ in range(20)]
+    assert epochs[0]["code_bound"] > 100  # (30 - 10)^2 and more per code
+    assert largest_code() < 12
