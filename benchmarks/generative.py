@@ -61,14 +61,15 @@ from common import header, write_report
 
 NO_POSE = dict(group=None, invariance=None, n_neighbors=0)
 
+COLUMNS = ("acc", "nmi", "fidelity", "judged", "judge_acc", "style_min", "style_max", "recon", "elbo",
+           "recon_vae", "elbo_vae", "pose_err", "equiv_err", "shift_r2", "canon_stab")
+
 
 def baseline_params(seed, params):
     """The no-pose VAE's parameters: the MCEVAE's own (``--set``, ``--epochs``), so
     that a lever such as the decoder is compared with the same lever, without the pose
     and the terms that need it."""
     return {**params, **NO_POSE, "random_state": seed}
-COLUMNS = ("acc", "nmi", "fidelity", "judged", "judge_acc", "style_min", "style_max", "recon", "elbo",
-           "recon_vae", "elbo_vae", "pose_err", "equiv_err", "shift_r2", "canon_stab")
 
 
 def sample_fidelity(model, n_per_cluster, seed):
