@@ -52,6 +52,20 @@ class LossConfig:
     neighbor_pose_weight: float = 0.0
 
 
+def loss_shares(terms, config):
+    """Each term's share of the training loss: its value in ``terms`` (a batch's
+    summary or an epoch of ``history_``, keyed as :data:`TERMS`) times its weight in
+    :func:`batch_loss`, negative for the consistency that the loss subtracts. The
+    shares add up to ``terms["loss"]``."""
+    weights = {"reconstruction": 1.0, "invariance": 1.0, "kl_c": 1.0, "code_bound": 1.0,
+               "kl_z": config.beta, "kl_tau": config.beta,
+               "consistency": -config.consistency_weight,
+               "neighbor_pose": config.neighbor_pose_weight,
+               "pose_target": config.neighbor_pose_weight,
+               "graph": config.graph_weight, "pose": config.pose_weight}
+    return {name: weight * float(terms[name]) for name, weight in weights.items()}
+
+
 def network_precision(x, config):
     """Autocast context for the network passes on x's device (none when off, so
     devices without autocast, such as the meta device of the tests, also run)."""

@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .inference import apply_in_batches
 from .model import MCEVAEModule
-from .objective import TERMS, batch_loss, negative_elbo
+from .objective import TERMS, batch_loss, loss_shares, negative_elbo
 
 
 class DivergenceGuard:
@@ -29,31 +29,46 @@ class DivergenceGuard:
     the non-finite guard. That runaway of the cluster codes is held since 0.13.0
     (:func:`~skmcevae.objective.code_bound_excess`); the guard stays for whatever
     else may blow up. The loss it watches subtracts the weighted consistency, so on
-    unrotated 8x8 digits it also stops fits at a passing bump (benchmarks/results/
+    unrotated 8x8 digits it also stops fits at a bump of the pose terms (seed 0:
+    loss 11.5 -> 44.1, of which the two pose terms' shares 23.6; benchmarks/results/
     levers-v0.13.md); watching the ELBO's terms instead let them train on, to worse
-    clusters (one seed of three 0.848 -> 0.761), so it was not changed.
+    clusters (one seed of three 0.848 -> 0.761), so it was not changed. The warning
+    names the terms whose weighted shares of the loss rose most: the part of the
+    model that moved.
     """
 
     FACTOR = 3.0  # epochs of a sound fit moved by less than 20% from their best
+    NAMED = 3  # terms named in the warning
 
-    def __init__(self):
+    def __init__(self, loss_config):
+        self.loss_config = loss_config
         self.best, self.best_state, self.best_epoch = math.inf, None, 0
+        self.best_terms = None
 
     def diverged(self, epoch, module, index):
         loss = epoch["loss"]
         if loss < self.best:
-            self.best, self.best_epoch = loss, index + 1
+            self.best, self.best_epoch, self.best_terms = loss, index + 1, dict(epoch)
             self.best_state = copy.deepcopy(module.state_dict())
             return False
         if self.best > 0 and loss > self.FACTOR * self.best:
             module.load_state_dict(self.best_state)
             warnings.warn(f"Training diverged at epoch {index + 1} (loss {loss:.4g} "
-                          f"against {self.best:.4g} at epoch {self.best_epoch}); the "
-                          f"weights of epoch {self.best_epoch} are kept. Lower "
-                          f"learning_rate or try another random_state.",
-                          ConvergenceWarning)
+                          f"against {self.best:.4g} at epoch {self.best_epoch}; "
+                          f"{self._rise(epoch)}); the weights of epoch "
+                          f"{self.best_epoch} are kept. Lower learning_rate or try "
+                          f"another random_state.", ConvergenceWarning)
             return True
         return False
+
+    def _rise(self, epoch):
+        """The terms whose weighted shares of the loss rose most since the best epoch."""
+        now = loss_shares(epoch, self.loss_config)
+        then = loss_shares(self.best_terms, self.loss_config)
+        rises = sorted(((now[name] - then[name], name) for name in now), reverse=True)
+        named = ", ".join(f"{name} {rise:+.3g}" for rise, name in rises[:self.NAMED]
+                          if rise > 0)
+        return f"rose most: {named}" if named else "no term rose"
 
 
 class EarlyStopping:
@@ -153,7 +168,7 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
     """
     device = next(module.parameters()).device
     stopper = EarlyStopping(n_iter_no_change) if held_out is not None else None
-    guard = DivergenceGuard()
+    guard = DivergenceGuard(loss_config)
     on_batch = progress.batch_done if progress is not None else None
     history = []
     start = time.perf_counter()

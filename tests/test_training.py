@@ -12,7 +12,7 @@ from torch.utils._pytree import tree_flatten
 
 from skmcevae.model import MCEVAEModule, ModelConfig
 from skmcevae.objective import (TERMS, LossConfig, batch_loss, code_bound_excess,
-                               elbo_terms)
+                               elbo_terms, loss_shares)
 from skmcevae.training import run_epoch
 
 
@@ -307,6 +307,23 @@ def test_neighbor_pose_stays_bounded_on_standardised_sim2_images():
     assert 0 < summary["neighbor_pose"].item() < 1e6
 
 
+@pytest.mark.parametrize("group", ["SO2", "SE2"])
+def test_the_weighted_shares_of_the_terms_add_up_to_the_loss(group):
+    torch.manual_seed(0)
+    module = MCEVAEModule(ModelConfig((1, 12, 12), 3, 2, group, hidden_size=16))
+    x = torch.rand(8, 1, 12, 12)
+    config = LossConfig(beta=0.5, consistency_weight=3.0, graph_weight=2.0,
+                        pose_weight=5.0, neighbor_pose_weight=7.0)
+    target = torch.stack([torch.rand(8), torch.zeros(8)], dim=1)
+    loss, summary = batch_loss(module, x, None, config, x_neighbor=x.flip(0),
+                               graph_labels=torch.arange(8) % 3,
+                               neighbor_angle=torch.rand(8), pose_target=target)
+    shares = loss_shares(summary, config)
+    # every weighted term is on, so a missing or wrongly weighted one shows
+    assert all(shares[name] != 0 for name in shares if name != "code_bound")
+    assert math.isclose(sum(shares.values()), loss.item(), rel_tol=1e-5)
+
+
 def test_a_diverging_fit_stops_and_keeps_its_best_weights():
     """With far too high a learning rate the loss explodes to a finite 1e11 (no NaN,
     which the non-finite guard would catch): the fit stops there, warns, and keeps
@@ -322,6 +339,11 @@ def test_a_diverging_fit_stops_and_keeps_its_best_weights():
     epoch = int(re.search(r"diverged at epoch (\d+)", message).group(1))
     assert 1 < epoch < 15
     assert len(model.history_) == epoch - 1  # the diverged epoch is not recorded
+    # It says which terms' shares of the loss rose most, largest first.
+    rises = re.findall(r"(\w+) \+([\d.e+]+)", message.split("rose most:")[1])
+    assert rises and all(name in TERMS for name, _ in rises)
+    assert [float(v) for _, v in rises] == sorted((float(v) for _, v in rises),
+                                                   reverse=True)
     assert np.isfinite(model.score(X[:300])) and len(set(model.predict(X[:300]))) > 1
 
 
