@@ -214,9 +214,12 @@ def write_clusters(model, X, names, path):
                              *(f"{value:.6g}" for value in pose)])
     sizes = ", ".join(f"{k}: {n}" for k, n in
                       enumerate(np.bincount(labels, minlength=proba.shape[1])))
-    print(f"wrote {path}: {len(labels)} rows (pose: {', '.join(model.pose_names_)}: "
-          f"degrees counter-clockwise, pixels right and down, size factor); images per "
-          f"cluster {sizes}")
+    units = [unit for names_, unit in (("angle_deg", "degrees counter-clockwise"),
+                                       ("shift_x_px", "pixels right and down"),
+                                       ("scale", "size factor"))
+             if names_ in model.pose_names_]
+    pose = f"pose: {', '.join(model.pose_names_)}: {', '.join(units)}" if units else "no pose"
+    print(f"wrote {path}: {len(labels)} rows ({pose}); images per cluster {sizes}")
 
 
 def main(argv=None):

@@ -34,9 +34,26 @@ def normalise_image_shape(image_shape):
     return shape
 
 
+def as_image_array(X, name="X"):
+    """A list or tuple of images as one array; other X as given. Images of different
+    shapes, or none at all, are refused with what to do."""
+    if not isinstance(X, (list, tuple)):
+        return X
+    if len(X) == 0:
+        raise ValueError(f"{name} holds no images: pass at least one.")
+    try:
+        return np.asarray(X)
+    except ValueError:
+        shapes = sorted({np.shape(image) for image in X}, key=str)
+        raise ValueError(f"The images of {name} differ in shape ({', '.join(map(str, shapes[:4]))}"
+                         f"{', ...' if len(shapes) > 4 else ''}); all must have one shape: "
+                         f"crop, pad or resize them first.") from None
+
+
 def to_images(X, image_shape=None, name="X"):
     """Check X and return ``(images, layout)``: float32 (n, C, H, W) and the key of
     X's layout in :data:`LAYOUTS`, which :func:`from_images` restores."""
+    X = as_image_array(X, name)
     if hasattr(X, "ndim") and X.ndim == 1:
         raise ValueError(f"{name} is 1-D with shape {X.shape}; pass one image per row: "
                          f"use {name}.reshape(1, -1) for a single flat image.")
@@ -49,6 +66,11 @@ def to_images(X, image_shape=None, name="X"):
         raise ValueError(f"Images of {shape[1]}x{shape[2]} pixels are too small ({name} "
                          f"of shape {X.shape} read as {LAYOUTS[layout]}): the encoder "
                          f"needs at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}.")
+    if layout == "CHW" and _looks_channels_last(X.shape):
+        warnings.warn(f"{name} of shape {X.shape} is read as (n, C, H, W): "
+                      f"{X.shape[1]} channels of {X.shape[2]}x{X.shape[3]} images. If "
+                      f"its last axis holds the channels, pass "
+                      f"np.moveaxis({name}, -1, 1).", UserWarning)
     images = np.ascontiguousarray(X, dtype=np.float32).reshape((X.shape[0],) + shape)
     return images, layout
 
@@ -58,6 +80,9 @@ def image_layout(shape):
 
     A 4-D array is channels-last when its last axis looks like channels and its
     second does not; one where both do, such as (n, 3, 8, 3), is channels-first.
+    It is also channels-last when its last axis is too short to be a width
+    (below ``MIN_IMAGE_SIDE``) and the two before it are not: (n, 40, 40, 2), a
+    two-channel microscopy stack.
     """
     if len(shape) == 2:
         return "flat"
@@ -65,7 +90,16 @@ def image_layout(shape):
         return "HW"
     if len(shape) == 4 and shape[1] not in CHANNELS and shape[-1] in CHANNELS:
         return "HWC"
+    if len(shape) == 4 and shape[-1] < MIN_IMAGE_SIDE <= min(shape[1], shape[2]):
+        return "HWC"
     return "CHW"
+
+
+def _looks_channels_last(shape):
+    """Whether a 4-D shape read as channels-first may well be channels-last: more
+    channels than RGBA and a last axis shorter than the two before it, as in
+    (n, 12, 12, 9) (nine channels of 12x12, or twelve of 12x9?)."""
+    return shape[1] not in CHANNELS and shape[-1] < min(shape[1], shape[2])
 
 
 def _checked_array(X, name):
@@ -245,6 +279,7 @@ def check_predict_data(X, image_shape, likelihood):
     """Images of a fitted model's ``image_shape`` (C, H, W) as float32 (n, C, H, W),
     and X's layout (a key of :data:`LAYOUTS`)."""
     image_shape = tuple(image_shape)
+    X = as_image_array(X)
     _refuse_single_image(X, image_shape)
     flat_shape = None
     if getattr(X, "ndim", np.ndim(X)) == 2:

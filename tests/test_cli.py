@@ -70,7 +70,8 @@ def test_a_folder_of_files_gives_clusters_poses_and_a_model(folder, tmp_path, ca
     assert all(0.5 <= float(row[2]) <= 1 for row in rows)
     np.testing.assert_allclose([float(row[3]) for row in rows],
                                model.predict_pose(X)[:, 0], rtol=1e-5, atol=1e-4)
-    assert f"wrote {out / 'clusters.csv'}: 40 rows" in printed
+    assert (f"wrote {out / 'clusters.csv'}: 40 rows (pose: angle_deg: degrees "
+            f"counter-clockwise); images per cluster") in printed
     assert not (out / "canonical_by_cluster.png").exists()
 
 
@@ -97,7 +98,10 @@ def test_a_channels_last_array_with_pictures(tmp_path, capsys):
         with Image.open(out / name) as picture:
             pixels = np.asarray(picture.convert("L"), dtype=float)
         assert picture.size[0] > 200 and pixels.std() > 10, name
-    assert f"pictures written to {out}/" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert (f"(pose: angle_deg, shift_x_px, shift_y_px: degrees counter-clockwise, "
+            f"pixels right and down)") in printed  # SE2 has no size factor
+    assert f"pictures written to {out}/" in printed
 
 
 def test_files_of_different_sizes_are_refused(tmp_path, capsys):

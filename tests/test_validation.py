@@ -113,6 +113,9 @@ PREDICT_CASES = [
      r"single image of shape \(8, 8\).*X\[None\], of shape \(1, 8, 8\)"),
     ("rows of another width", GOOD[:8, :9], ValueError,
      "X has 9 features, but MCEVAE is expecting 64"),
+    ("empty list", [], ValueError, "X holds no images: pass at least one"),
+    ("images of different sizes", [GOOD[0].reshape(8, 8), np.zeros((9, 9))], ValueError,
+     r"differ in shape \(\(8, 8\), \(9, 9\)\); all must have one shape"),
 ]
 
 
@@ -180,7 +183,8 @@ def test_nan_advice_is_about_images_not_tables():
 @pytest.mark.parametrize("shape, layout", [
     ((5, 64), "flat"), ((5, 8, 8), "HW"), ((5, 3, 8, 8), "CHW"), ((5, 1, 8, 8), "CHW"),
     ((5, 8, 8, 8), "CHW"), ((5, 32, 32, 3), "HWC"), ((5, 8, 8, 1), "HWC"),
-    ((5, 8, 12, 4), "HWC"), ((5, 3, 8, 3), "CHW"), ((5, 4, 16, 1), "CHW")])
+    ((5, 8, 12, 4), "HWC"), ((5, 3, 8, 3), "CHW"), ((5, 4, 16, 1), "CHW"),
+    ((5, 40, 40, 2), "HWC"), ((5, 12, 12, 5), "HWC"), ((5, 2, 40, 40), "CHW")])
 def test_image_layout_takes_the_last_axis_as_channels_only_when_the_second_is_not(
         shape, layout):
     assert image_layout(shape) == layout
@@ -192,6 +196,24 @@ def test_channels_last_images_are_read_and_restored():
     assert layout == "HWC" and images.shape == (6, 3, 32, 32)
     np.testing.assert_array_equal(images[2, 1], X[2, :, :, 1])
     np.testing.assert_array_equal(from_images(images, layout), X)
+
+
+def test_two_channel_images_last_fit_and_answer_in_their_layout():
+    # A last axis shorter than any image side holds channels (a two-channel
+    # microscopy stack); it used to be read as 40 channels of 40x2 images.
+    X = np.random.default_rng(4).random((10, 12, 12, 2)).astype(np.float32)
+    model = MCEVAE(n_clusters=2, max_epochs=1, hidden_size=8, random_state=0).fit(X)
+    assert model.module_.config.image_shape == (2, 12, 12)
+    assert model.inverse_transform(model.transform(X[:3])).shape == (3, 12, 12, 2)
+    assert model.sample(2)[0].shape == (2, 12, 12, 2)
+
+
+def test_a_shape_that_may_be_channels_last_is_read_channels_first_with_a_warning():
+    X = np.random.default_rng(4).random((10, 12, 12, 9)).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"12 channels of 12x9 images.*"
+                                         r"np.moveaxis\(X, -1, 1\)"):
+        model = MCEVAE(n_clusters=2, max_epochs=1, hidden_size=8).fit(X)
+    assert model.module_.config.image_shape == (12, 12, 9)
 
 
 def test_an_ambiguous_shape_is_read_channels_first():
