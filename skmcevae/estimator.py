@@ -29,7 +29,7 @@ from .readout import (cluster_proba, fit_prior_to_clusters, fit_readout,
                       reference_clusters, turn_angles)
 from .synchronisation import pose_targets
 from .threads import fit_threads, torch_threads
-from .training import build, resolve_epochs, split_validation, train
+from .training import build, relabel_epoch, resolve_epochs, split_validation, train
 from .validation import (check_column_names, check_feature_names, check_fit_data,
                          check_params, check_predict_data, column_names)
 
@@ -93,6 +93,13 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
     graph_weight : float, default=10.0
         Weight of the cross-entropy pulling the cluster weights w of each image, and
         of a turned copy, towards the spectral clusters of the neighbour graph.
+    relabel_at : float or None, default=0.5
+        After this fraction of ``max_epochs``, the graph term's targets become the
+        model's own clusters: a Gaussian mixture on the z_c means, as ``predict``
+        reads them, numbered after the graph's. The graph's partition teaches the
+        first epochs and the model's, purer by then, the rest (rotated MNIST,
+        3 seeds: benchmarks/results/relabel-v0.14.md). None keeps the graph's
+        clusters throughout (the behaviour before 0.14.0).
     pose_weight : float, default=10.0
         Weight of the pose's equivariance: the pose of a turned copy of an image
         must be the image's pose turned (``exp(tau(g.x)) = exp(tau(x)) g``), on the
@@ -253,7 +260,8 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                  invariance="unsupervised", n_invariance_samples=2,
                  likelihood="bernoulli", rotation_range=90.0, translation_range=0.25,
                  scale_range=0.2, consistency_weight=10.0, canonical_weight=0.0,
-                 n_neighbors=7, n_landmarks=10000, graph_weight=10.0, pose_weight=10.0,
+                 n_neighbors=7, n_landmarks=10000, graph_weight=10.0, relabel_at=0.5,
+                 pose_weight=10.0,
                  neighbor_pose_weight=10.0, pose_search_step=10.0, test_rotations=1,
                  cluster_temperature=0.2,
                  assign_by="mixture", hidden_size=512, decoder="dense",
@@ -277,6 +285,7 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         self.n_neighbors = n_neighbors
         self.n_landmarks = n_landmarks
         self.graph_weight = graph_weight
+        self.relabel_at = relabel_at
         self.pose_weight = pose_weight
         self.neighbor_pose_weight = neighbor_pose_weight
         self.pose_search_step = pose_search_step
@@ -342,6 +351,7 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                     neighbors=neighbors if pairs else None,
                     neighbor_angles=angles if pairs else None,
                     graph_labels=graph_labels,
+                    relabel=relabel_epoch(self.relabel_at, epochs, seed),
                     pose_targets=pose_targets(
                         module, images, neighbors, angles, rows, graph_labels,
                         warm=previous["module"] is not None)

@@ -11,7 +11,8 @@ from .model import MCEVAEModule
 # Parameters added after models were first saved, with the value that reproduces
 # what a model saved before them did.
 ADDED_SINCE_SAVED = {"decoder": "dense", "neighbor_pose_weight": 0.0,
-                     "pose_search_step": None, "canonical_weight": 1.0}
+                     "pose_search_step": None, "canonical_weight": 1.0,
+                     "relabel_at": None}
 
 
 class PersistenceMixin:

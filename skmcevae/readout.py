@@ -217,6 +217,20 @@ def equal_weight_score(mixture, codes):
     return float(equal.score(codes))
 
 
+def own_clusters(module, images, rows, graph_labels, seed):
+    """The graph term's targets taken from the model itself: ``graph_labels`` (n,)
+    with the training ``rows`` replaced by the clusters of a Gaussian mixture on
+    their z_c means (the read-out's, without its turned copies), numbered to agree
+    best with the graph's so that cluster k keeps its meaning."""
+    codes, = encode(module, images, ("c_mean",), index=rows)
+    k = module.config.n_clusters
+    own = _fit_mixture(codes, k, seed).predict(codes.astype(np.float64))
+    renamed = np.argsort(match_order(own, graph_labels[rows], k))  # own j -> graph's
+    labels = graph_labels.copy()
+    labels[rows] = renamed[own]
+    return labels
+
+
 def reference_clusters(module, images, rows, graph_labels=None, previous_labels=None):
     """The clusters a read-out is numbered after (-1 where unknown): the graph's on the
     training ``rows``, else a warm start's previous clusters, else the encoder's

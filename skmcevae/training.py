@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from .inference import apply_in_batches
 from .model import MCEVAEModule
 from .objective import TERMS, batch_loss, loss_shares, negative_elbo
+from .readout import own_clusters
 
 
 class DivergenceGuard:
@@ -154,9 +155,18 @@ def split_validation(n_images, fraction):
     return np.sort(order[n_held:]), np.sort(order[:n_held])
 
 
+def relabel_epoch(fraction, max_epochs, seed):
+    """``train``'s ``relabel``: after which epoch (at least the first) the graph
+    term takes the model's own clusters, and the seed of their mixture; None for
+    ``fraction`` None."""
+    if fraction is None:
+        return None
+    return max(1, int(fraction * max_epochs)), seed
+
+
 def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
           held_out=None, n_iter_no_change=5, neighbors=None, neighbor_angles=None,
-          graph_labels=None, pose_targets=None, progress=None):
+          graph_labels=None, relabel=None, pose_targets=None, progress=None):
     """Train ``module`` in place for up to ``max_epochs``; the per-epoch figures.
 
     ``data`` is (images, canonical images or None), both (n, C, H, W) arrays read
@@ -164,7 +174,9 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
     early stopping (None for none). A KeyboardInterrupt ends training with a warning
     and keeps the epochs done; a non-finite loss raises FloatingPointError. With
     early stopping the best epoch's weights are restored. ``progress`` is a
-    :class:`~skmcevae.progress.FitProgress` or None.
+    :class:`~skmcevae.progress.FitProgress` or None. ``relabel``, (epoch, seed) or
+    None: after that many epochs the graph term's targets ``graph_labels`` become
+    the model's own clusters (:func:`~skmcevae.readout.own_clusters`).
     """
     device = next(module.parameters()).device
     stopper = EarlyStopping(n_iter_no_change) if held_out is not None else None
@@ -174,6 +186,9 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
     start = time.perf_counter()
     try:
         for _ in range(max_epochs):
+            if relabel is not None and graph_labels is not None and len(history) == relabel[0]:
+                graph_labels = _relabelled(module, data[0], rows, graph_labels,
+                                           relabel[1], progress)
             epoch = run_epoch(module, optimiser, data, rows, loss_config, batch_size,
                               device, neighbors=neighbors,
                               neighbor_angles=neighbor_angles, graph_labels=graph_labels,
@@ -200,6 +215,16 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
         stopper.restore_best(module)
     module.eval()
     return history
+
+
+def _relabelled(module, images, rows, graph_labels, seed, progress):
+    start = time.perf_counter()
+    labels = own_clusters(module, images, rows, graph_labels, seed)
+    if progress is not None:
+        changed = float(np.mean(labels[rows] != graph_labels[rows]))
+        progress.stage(f"graph term: the model's own clusters from here on ({changed:.0%} "
+                       f"of the images change cluster)", time.perf_counter() - start)
+    return labels
 
 
 def run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,

@@ -187,6 +187,11 @@ def check_params(est):
         if fraction >= 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}.")
     _check_real(est, "learning_rate", strict=True)
+    if est.relabel_at is not None:
+        _check_real(est, "relabel_at", strict=True)
+        if est.relabel_at >= 1:
+            raise ValueError(f"relabel_at must be in (0, 1) (a fraction of max_epochs) "
+                             f"or None, got {est.relabel_at}.")
     for name in ("cluster_temperature", "pose_search_step"):
         if getattr(est, name) is not None:
             _check_real(est, name, strict=True)

@@ -498,11 +498,13 @@ def test_a_model_saved_by_0_5_loads_predicts_samples_and_refits(digits, tiny_par
     config, weights = state["_module_state"]
     del weights["display"]
     del state["decoder"], state["neighbor_pose_weight"], state["canonical_weight"]
+    del state["relabel_at"]
     old = MCEVAE.__new__(MCEVAE)
     old.__setstate__(copy.deepcopy(state))
     assert old.get_params()["decoder"] == "dense"
     assert old.get_params()["neighbor_pose_weight"] == 0.0  # as it was trained
     assert old.get_params()["canonical_weight"] == 1.0
+    assert old.get_params()["relabel_at"] is None  # trained on the graph's clusters
     assert torch.equal(old.module_.display, torch.zeros(4))
     np.testing.assert_array_equal(old.predict(X), model.predict(X))
     images, _ = old.sample(3, random_state=0)

@@ -61,9 +61,11 @@ def rotated_digits():
 
 def test_cluster_weights_follow_the_neighbour_graph(rotated_digits):
     X, _ = rotated_digits
+    # relabel_at=None: the graph's clusters teach every epoch (by default the
+    # model's own take over halfway, test below).
     model = MCEVAE(n_clusters=3, latent_dim=2, hidden_size=32, max_epochs=15,
                    batch_size=32, graph_weight=10.0, assign_by="weights",
-                   random_state=0).fit(X)
+                   relabel_at=None, random_state=0).fit(X)
     graph = graph_clusters(pose_invariant_neighbors(X.reshape(-1, 1, 8, 8), 10, "SO2",
                                                     math.pi / 2), 3, random_state=0)
     assert model.history_[-1]["graph"] < model.history_[0]["graph"]
@@ -136,3 +138,36 @@ def test_estimator_searches_among_n_landmarks(rotated_digits, monkeypatch):
     np.testing.assert_array_equal(first, second)  # drawn from random_state
     np.testing.assert_array_equal(labels[0], labels[1])
     assert everything is None
+
+
+def _terms(history):
+    return [{name: value for name, value in epoch.items() if name != "time"}
+            for epoch in history]
+
+
+def test_the_graph_term_takes_the_models_own_clusters_after_relabel_at(rotated_digits):
+    X, _ = rotated_digits
+    params = dict(n_clusters=3, latent_dim=2, hidden_size=16, max_epochs=4,
+                  batch_size=32, random_state=0)
+    kept = MCEVAE(relabel_at=None, **params).fit(X)
+    relabelled = MCEVAE(relabel_at=0.5, **params).fit(X)
+    # Two epochs on the graph's clusters alike; then other targets.
+    assert _terms(kept.history_[:2]) == _terms(relabelled.history_[:2])
+    assert kept.history_[2]["graph"] != relabelled.history_[2]["graph"]
+
+
+def test_own_clusters_are_numbered_after_the_graphs_and_leave_other_rows(
+        rotated_digits):
+    from skmcevae.readout import own_clusters
+    X, _ = rotated_digits
+    model = MCEVAE(n_clusters=3, latent_dim=2, hidden_size=16, max_epochs=3,
+                   batch_size=32, random_state=0).fit(X)
+    images = X.reshape(-1, 1, 8, 8).astype(np.float32)
+    rows = np.arange(0, len(X), 2)
+    first = own_clusters(model.module_, images, rows, np.zeros(len(X), np.int64), 0)
+    assert len(set(first[rows])) == 3 and not first[1::2].any()
+    # Graph clusters that are the model's own renamed: the same names come back.
+    graph = np.full(len(X), 7)
+    graph[rows] = np.array([2, 0, 1])[first[rows]]
+    again = own_clusters(model.module_, images, rows, graph, 0)
+    np.testing.assert_array_equal(again, graph)
