@@ -97,9 +97,9 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         After this fraction of ``max_epochs``, the graph term's targets become the
         model's own clusters: a Gaussian mixture on the z_c means, as ``predict``
         reads them, numbered after the graph's. The graph's partition teaches the
-        first epochs and the model's, purer by then, the rest (rotated MNIST,
-        3 seeds: benchmarks/results/relabel-v0.14.md). None keeps the graph's
-        clusters throughout (the behaviour before 0.14.0).
+        first epochs and the model's, purer by then, the rest
+        (benchmarks/results/generative-v0.14.md, clustering-v0.14-plain-digits8.md).
+        None keeps the graph's clusters throughout (the behaviour before 0.14.0).
     pose_weight : float, default=10.0
         Weight of the pose's equivariance: the pose of a turned copy of an image
         must be the image's pose turned (``exp(tau(g.x)) = exp(tau(x)) g``), on the
