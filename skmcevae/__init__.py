@@ -2,5 +2,5 @@
 
 from .estimator import MCEVAE
 
-__version__ = "0.13.0"
+__version__ = "0.14.0"
 __all__ = ["MCEVAE", "__version__"]
