@@ -99,7 +99,8 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         reads them, numbered after the graph's. The graph's partition teaches the
         first epochs and the model's, purer by then, the rest
         (benchmarks/results/generative-v0.14.md, clustering-v0.14-plain-digits8.md).
-        None keeps the graph's clusters throughout (the behaviour before 0.14.0).
+        A warm start takes the model's own clusters from its first epoch. None
+        keeps the graph's clusters throughout (the behaviour before 0.14.0).
     pose_weight : float, default=10.0
         Weight of the pose's equivariance: the pose of a turned copy of an image
         must be the image's pose turned (``exp(tau(g.x)) = exp(tau(x)) g``), on the
@@ -351,7 +352,8 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
                     neighbors=neighbors if pairs else None,
                     neighbor_angles=angles if pairs else None,
                     graph_labels=graph_labels,
-                    relabel=relabel_epoch(self.relabel_at, epochs, seed),
+                    relabel=relabel_epoch(self.relabel_at, epochs, seed,
+                                          warm=previous["module"] is not None),
                     pose_targets=pose_targets(
                         module, images, neighbors, angles, rows, graph_labels,
                         warm=previous["module"] is not None)

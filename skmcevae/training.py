@@ -155,13 +155,14 @@ def split_validation(n_images, fraction):
     return np.sort(order[n_held:]), np.sort(order[:n_held])
 
 
-def relabel_epoch(fraction, max_epochs, seed):
+def relabel_epoch(fraction, max_epochs, seed, warm=False):
     """``train``'s ``relabel``: after which epoch (at least the first) the graph
     term takes the model's own clusters, and the seed of their mixture; None for
-    ``fraction`` None."""
+    ``fraction`` None. A warm start takes them before its first epoch: the model is
+    trained already, and a fresh graph's clusters would undo what it taught itself."""
     if fraction is None:
         return None
-    return max(1, int(fraction * max_epochs)), seed
+    return (0 if warm else max(1, int(fraction * max_epochs))), seed
 
 
 def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
