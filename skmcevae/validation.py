@@ -113,14 +113,33 @@ def _checked_array(X, name):
             raise TypeError(f"{name} must hold numbers (pixel values), but "
                             f"{error}. Convert it first, e.g. with "
                             f"np.asarray({name}, dtype=np.float32).") from None
-        if "contains NaN" in message:
-            # scikit-learn's advice (imputers, HistGradientBoosting) is for tables.
-            raise ValueError(
-                f"{name} holds NaN, and images must not hold NaN: replace them, e.g. "
-                f"with np.nan_to_num({name}), or drop the images that hold them, "
-                f"e.g. {name}[~np.isnan({name}).reshape(len({name}), -1).any(1)]."
-            ) from None
+        if "contains NaN" in message or "contains infinity" in message:
+            raise ValueError(_not_finite_message(X, name)) from None
         raise
+
+
+def _not_finite_message(X, name, shown=5):
+    """Which images hold NaN or infinity, and the fix (scikit-learn's own advice,
+    imputers and HistGradientBoosting, is for tables, not images)."""
+    rows = _rows_not_finite(X)
+    which = ", ".join(str(i) for i in rows[:shown]) + (", ..." if len(rows) > shown else "")
+    images = "1 image (row" if len(rows) == 1 else f"{len(rows)} images (rows"
+    return (f"{name} holds NaN or infinity in {images} {which}), and "
+            f"images must not hold NaN or infinity: replace them, e.g. with "
+            f"np.nan_to_num({name}, nan=0.0, posinf=1.0, neginf=0.0) for images in "
+            f"[0, 1], or drop the images that hold them, e.g. "
+            f"{name}[np.isfinite({name}).reshape(len({name}), -1).all(1)].")
+
+
+def _rows_not_finite(X, chunk=1024):
+    """Indices of the rows of X that hold a non-finite value, read in chunks so that
+    a memmap larger than memory is not loaded whole."""
+    rows = []
+    for start in range(0, len(X), chunk):
+        block = np.asarray(X[start:start + chunk], dtype=np.float64)
+        bad = ~np.isfinite(block.reshape(len(block), -1)).all(1)
+        rows.extend(start + np.flatnonzero(bad))
+    return [int(i) for i in rows]
 
 
 def _resolve_shape(X, image_shape, name):

@@ -24,8 +24,9 @@ def _with_inf():
 
 
 FIT_CASES = [
-    ("nan", _with_nan(), {}, ValueError, r"must not hold NaN.*np.nan_to_num\(X\)"),
-    ("infinity", _with_inf(), {}, ValueError, "infinity"),
+    ("nan", _with_nan(), {}, ValueError, r"in 1 image \(row 3\).*np.nan_to_num\(X"),
+    ("infinity", _with_inf(), {}, ValueError,
+     r"NaN or infinity in 1 image \(row 0\).*posinf=1.0"),
     ("empty", np.zeros((0, 64)), {}, ValueError, "0 sample"),
     ("one sample", GOOD[:1], {}, ValueError, "at least 2 images"),
     ("strings", np.array([["a"] * 64] * 4), {}, TypeError, "must hold numbers.*np.asarray"),
@@ -110,7 +111,7 @@ PREDICT_CASES = [
      "X has 100 features, but MCEVAE is expecting 64"),
     ("other channels", np.random.default_rng(1).random((5, 3, 8, 8)), ValueError,
      r"fitted on \(1, 8, 8\)"),
-    ("nan", _with_nan(), ValueError, r"must not hold NaN.*np.nan_to_num\(X\)"),
+    ("nan", _with_nan(), ValueError, r"in 1 image \(row 3\).*np.nan_to_num\(X"),
     ("out of range", GOOD * 2, ValueError, "likelihood='bernoulli' needs X in"),
     ("1-D", GOOD[0], ValueError, r"reshape\(1, -1\)"),
     ("single image", GOOD[0].reshape(8, 8), ValueError,
@@ -276,3 +277,12 @@ def test_gaussian_likelihood_warns_on_eight_bit_values():
         warnings.filterwarnings("error", message="likelihood='gaussian'")
         MCEVAE(n_clusters=2, max_epochs=1, hidden_size=8, likelihood="gaussian",
                random_state=0).fit((GOOD - 0.5) * 4)
+
+
+def test_the_error_for_non_finite_pixels_counts_the_images_past_the_first_chunk():
+    X = np.random.default_rng(0).random((1100, 64))
+    bad = [2, 9, 40, 300, 1023, 1024, 1099]
+    X[bad[:4], 1] = np.nan
+    X[bad[4:], 7] = -np.inf
+    with pytest.raises(ValueError, match=r"in 7 images \(rows 2, 9, 40, 300, 1023, \.\.\.\)"):
+        MCEVAE(max_epochs=1).fit(X)
