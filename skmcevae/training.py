@@ -155,14 +155,18 @@ def split_validation(n_images, fraction):
     return np.sort(order[n_held:]), np.sort(order[:n_held])
 
 
-def relabel_epoch(fraction, max_epochs, seed, warm=False):
-    """``train``'s ``relabel``: after which epoch (at least the first) the graph
-    term takes the model's own clusters, and the seed of their mixture; None for
-    ``fraction`` None. A warm start takes them before its first epoch: the model is
+def relabel_epochs(fractions, max_epochs, seed, warm=False):
+    """``train``'s ``relabel``: after which epochs (each at least the first) the
+    graph term takes the model's own clusters afresh, and the seed of their mixture;
+    None for ``fractions`` None. ``fractions`` is one fraction of ``max_epochs`` or a
+    sequence of them. A warm start takes them before its first epoch: the model is
     trained already, and a fresh graph's clusters would undo what it taught itself."""
-    if fraction is None:
+    if fractions is None:
         return None
-    return (0 if warm else max(1, int(fraction * max_epochs))), seed
+    epochs = sorted({max(1, int(f * max_epochs)) for f in np.atleast_1d(fractions)})
+    if warm:
+        epochs[0] = 0
+    return tuple(epochs), seed
 
 
 def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
@@ -175,9 +179,10 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
     early stopping (None for none). A KeyboardInterrupt ends training with a warning
     and keeps the epochs done; a non-finite loss raises FloatingPointError. With
     early stopping the best epoch's weights are restored. ``progress`` is a
-    :class:`~skmcevae.progress.FitProgress` or None. ``relabel``, (epoch, seed) or
-    None: after that many epochs the graph term's targets ``graph_labels`` become
-    the model's own clusters (:func:`~skmcevae.readout.own_clusters`).
+    :class:`~skmcevae.progress.FitProgress` or None. ``relabel``, (epochs, seed) or
+    None: after each of those numbers of epochs the graph term's targets
+    ``graph_labels`` become the model's own clusters
+    (:func:`~skmcevae.readout.own_clusters`).
     """
     device = next(module.parameters()).device
     stopper = EarlyStopping(n_iter_no_change) if held_out is not None else None
@@ -187,7 +192,7 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
     start = time.perf_counter()
     try:
         for _ in range(max_epochs):
-            if relabel is not None and graph_labels is not None and len(history) == relabel[0]:
+            if relabel is not None and graph_labels is not None and len(history) in relabel[0]:
                 graph_labels = _relabelled(module, data[0], rows, graph_labels,
                                            relabel[1], progress)
             epoch = run_epoch(module, optimiser, data, rows, loss_config, batch_size,

@@ -207,10 +207,7 @@ def check_params(est):
             raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}.")
     _check_real(est, "learning_rate", strict=True)
     if est.relabel_at is not None:
-        _check_real(est, "relabel_at", strict=True)
-        if est.relabel_at >= 1:
-            raise ValueError(f"relabel_at must be in (0, 1) (a fraction of max_epochs) "
-                             f"or None, got {est.relabel_at}.")
+        _check_fractions(est.relabel_at)
     for name in ("cluster_temperature", "pose_search_step"):
         if getattr(est, name) is not None:
             _check_real(est, name, strict=True)
@@ -251,6 +248,22 @@ def _check_real(est, name, strict):
     if not math.isfinite(value) or value < 0 or (strict and value == 0):
         bound = "positive" if strict else "non-negative"
         raise ValueError(f"{name} must be a finite {bound} number, got {value}.")
+
+
+def _check_fractions(relabel_at):
+    """relabel_at: one fraction of max_epochs in (0, 1), or a non-empty sequence."""
+    several = isinstance(relabel_at, (list, tuple, np.ndarray))
+    fractions = list(relabel_at) if several else [relabel_at]
+    if not fractions:
+        raise ValueError("relabel_at must hold at least one fraction of max_epochs, "
+                         "got an empty sequence; None keeps the graph's clusters.")
+    for value in fractions:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"relabel_at must be a number in (0, 1), a sequence of "
+                            f"them or None, got {relabel_at!r}.")
+        if not 0 < value < 1:
+            raise ValueError(f"relabel_at must be in (0, 1) (a fraction of max_epochs), "
+                             f"a sequence of such fractions or None, got {relabel_at!r}.")
 
 
 def _check_option(est, name, options, any_case=False):

@@ -156,6 +156,30 @@ def test_the_graph_term_takes_the_models_own_clusters_after_relabel_at(rotated_d
     assert kept.history_[2]["graph"] != relabelled.history_[2]["graph"]
 
 
+def test_a_sequence_of_relabel_at_takes_the_models_clusters_afresh_each_time(
+        rotated_digits):
+    X, _ = rotated_digits
+    params = dict(n_clusters=3, latent_dim=2, hidden_size=16, max_epochs=4,
+                  batch_size=32, random_state=0)
+    once = MCEVAE(relabel_at=0.25, **params).fit(X)
+    again = MCEVAE(relabel_at=[0.25, 0.75], **params).fit(X)
+    # Alike up to the second relabelling (after epoch 3 of 4), then other targets.
+    assert _terms(once.history_[:3]) == _terms(again.history_[:3])
+    assert once.history_[3]["graph"] != again.history_[3]["graph"]
+
+
+def test_relabel_epochs_from_fractions():
+    from skmcevae.training import relabel_epochs
+    assert relabel_epochs(None, 40, 0) is None
+    assert relabel_epochs(0.5, 40, 3) == ((20,), 3)
+    assert relabel_epochs((0.75, 0.25, 0.5), 40, 0) == ((10, 20, 30), 0)
+    # Each at least after the first epoch, and the same epoch once.
+    assert relabel_epochs([0.01, 0.02, 0.5], 10, 0) == ((1, 5), 0)
+    # A warm start takes the model's clusters before its first epoch, then as asked.
+    assert relabel_epochs(0.5, 40, 0, warm=True) == ((0,), 0)
+    assert relabel_epochs((0.25, 0.75), 40, 0, warm=True) == ((0, 30), 0)
+
+
 def test_own_clusters_are_numbered_after_the_graphs_and_leave_other_rows(
         rotated_digits):
     from skmcevae.readout import own_clusters
