@@ -100,7 +100,8 @@ def main(argv=None):
     for data in args.datasets:
         for seed in args.seeds:
             X, y, _ = make_data(data, seed, args.n_samples)
-            images = X.reshape(-1, 1, 28, 28).astype(np.float32)
+            side = int(round(X.shape[1] ** 0.5))  # 28 for MNIST, 8 for the 8x8 digits
+            images = X.reshape(-1, 1, side, side).astype(np.float32)
             rotation = np.radians(max(DATASETS[data][2], 90.0))
             neighbors = pose_invariant_neighbors(images, MAX_NEIGHBORS, model_group(data),
                                                  rotation)
