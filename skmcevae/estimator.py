@@ -103,8 +103,9 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         at each fraction: on rotated MNIST (3 seeds) its samples were ``predict``'s
         cluster more often (0.944 -> 0.953) and its clusters less accurate (0.929
         -> 0.915; benchmarks/results/levers-v0.15.md); on rotated 8x8 digits
-        more accurate (0.700 -> 0.747), on shifted digits (``group="SE2"``, one
-        seed) far less (0.781 -> 0.640; levers-v0.16.md). A warm start takes the
+        (3 seeds) more accurate (0.700 -> 0.747), on rotated and shifted digits
+        (``group="SE2"``, one seed) less (0.781 -> 0.640;
+        benchmarks/results/levers-v0.16.md). A warm start takes the
         model's own clusters from its first epoch. None keeps the graph's clusters
         throughout (the behaviour before 0.14.0).
     pose_weight : float, default=10.0

@@ -25,6 +25,7 @@ from sklearn.mixture import GaussianMixture
 
 from skmcevae.graph import pose_invariant_neighbors
 from skmcevae.metrics import clustering_accuracy
+from skmcevae.validation import to_images
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import experiment_parser  # noqa: E402
@@ -100,8 +101,7 @@ def main(argv=None):
     for data in args.datasets:
         for seed in args.seeds:
             X, y, _ = make_data(data, seed, args.n_samples)
-            side = int(round(X.shape[1] ** 0.5))  # 28 for MNIST, 8 for the 8x8 digits
-            images = X.reshape(-1, 1, side, side).astype(np.float32)
+            images, _ = to_images(X)  # the estimator's reader: any image size
             rotation = np.radians(max(DATASETS[data][2], 90.0))
             neighbors = pose_invariant_neighbors(images, MAX_NEIGHBORS, model_group(data),
                                                  rotation)
