@@ -104,7 +104,7 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         cluster more often (0.944 -> 0.953) and its clusters less accurate (0.929
         -> 0.915; benchmarks/results/levers-v0.15.md); on rotated 8x8 digits
         (3 seeds) more accurate (0.700 -> 0.747), on rotated and shifted digits
-        (``group="SE2"``, one seed) less (0.781 -> 0.640;
+        (``group="SE2"``, two seeds) much less (0.781 -> 0.640, 0.859 -> 0.532;
         benchmarks/results/levers-v0.16.md). A warm start takes the
         model's own clusters from its first epoch. None keeps the graph's clusters
         throughout (the behaviour before 0.14.0).
