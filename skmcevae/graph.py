@@ -367,6 +367,12 @@ def fit_graph(images, rows, module, n_neighbors, n_landmarks, cluster, previous_
     return neighbors, labels, angles
 
 
+def neighbor_agreement(labels, rows, neighbors):
+    """The share of the graph's pairs (each training row and each of its
+    ``neighbors``) that ``labels`` put in one cluster."""
+    return float(np.mean(labels[rows][:, None] == labels[neighbors[rows]]))
+
+
 def _landmarks(n_rows, n_landmarks):
     if n_landmarks is None or n_rows <= n_landmarks:
         return None

@@ -170,14 +170,57 @@ def test_a_sequence_of_relabel_at_takes_the_models_clusters_afresh_each_time(
 
 def test_relabel_epochs_from_fractions():
     from skmcevae.training import relabel_epochs
+    graph = np.zeros((4, 2), dtype=np.int64)
     assert relabel_epochs(None, 40, 0) is None
-    assert relabel_epochs(0.5, 40, 3) == ((20,), 3)
-    assert relabel_epochs((0.75, 0.25, 0.5), 40, 0) == ((10, 20, 30), 0)
+    assert relabel_epochs(0.5, 40, 3) == ((20,), 3, None)
+    assert relabel_epochs((0.75, 0.25, 0.5), 40, 0) == ((10, 20, 30), 0, None)
     # Each at least after the first epoch, and the same epoch once.
-    assert relabel_epochs([0.01, 0.02, 0.5], 10, 0) == ((1, 5), 0)
-    # A warm start takes the model's clusters before its first epoch, then as asked.
-    assert relabel_epochs(0.5, 40, 0, warm=True) == ((0,), 0)
-    assert relabel_epochs((0.25, 0.75), 40, 0, warm=True) == ((0, 30), 0)
+    assert relabel_epochs([0.01, 0.02, 0.5], 10, 0).epochs == (1, 5)
+    assert relabel_epochs(0.5, 40, 0, neighbors=graph).neighbors is graph
+    # A warm start takes the model's clusters before its first epoch, then as asked,
+    # unjudged by the fresh graph.
+    warm = relabel_epochs((0.25, 0.75), 40, 0, warm=True, neighbors=graph)
+    assert warm == ((0, 30), 0, None)
+
+
+def test_neighbor_agreement_counts_the_pairs_in_one_cluster():
+    from skmcevae.graph import neighbor_agreement
+    labels = np.array([0, 0, 1, 1, 5])
+    neighbors = np.array([[1, 2], [0, 0], [3, 0], [2, 2], [0, 0]])
+    # Row 4 is not a training row: its pairs do not count.
+    assert neighbor_agreement(labels, np.arange(4), neighbors) == 6 / 8
+    assert neighbor_agreement(labels, np.array([1, 3]), neighbors) == 1.0
+
+
+def _train_with(relabel, X, graph_labels, neighbors):
+    from skmcevae.config import configs
+    from skmcevae.training import build, train
+    params = MCEVAE(n_clusters=3, latent_dim=2, hidden_size=16, batch_size=32).get_params()
+    model_config, loss_config = configs(params, X.shape[1:])
+    torch.manual_seed(0)
+    module, optimiser = build(model_config, "cpu", 1e-3)
+    history = train(module, optimiser, (X, None), np.arange(len(X)), loss_config,
+                    max_epochs=3, batch_size=32, graph_labels=graph_labels.copy(),
+                    relabel=relabel)
+    return _terms(history)
+
+
+def test_the_models_clusters_are_not_taken_when_they_split_the_graphs_pairs(
+        rotated_digits):
+    from skmcevae.training import Relabelling
+    from skmcevae.validation import to_images
+    X = to_images(rotated_digits[0])[0]
+    # A graph whose pairs all lie within its own clusters, which ignore the images:
+    # the model's clusters, read from the images, cannot keep 85% of its pairs.
+    rng = np.random.default_rng(0)
+    graph_labels = rng.permutation(np.arange(len(X)) % 3)
+    neighbors = np.stack([rng.choice(np.flatnonzero(graph_labels == label), 5)
+                          for label in graph_labels])
+    never = _train_with(None, X, graph_labels, neighbors)
+    judged = _train_with(Relabelling((1,), 0, neighbors), X, graph_labels, neighbors)
+    unjudged = _train_with(Relabelling((1,), 0, None), X, graph_labels, neighbors)
+    assert judged == never
+    assert unjudged[:1] == never[:1] and unjudged[1]["graph"] != never[1]["graph"]
 
 
 def test_own_clusters_are_numbered_after_the_graphs_and_leave_other_rows(
