@@ -103,16 +103,16 @@ class MCEVAE(GenerativeMixin, PersistenceMixin, ClusterMixin, TransformerMixin,
         at each fraction: on rotated MNIST (3 seeds) its samples were ``predict``'s
         cluster more often (0.944 -> 0.953) and its clusters less accurate (0.929
         -> 0.915; benchmarks/results/levers-v0.15.md); on rotated 8x8 digits
-        (3 seeds) more accurate (0.700 -> 0.747), on rotated and shifted digits
-        (``group="SE2"``, two seeds) much less (0.781 -> 0.640, 0.859 -> 0.532;
-        benchmarks/results/levers-v0.16.md). Each time, the model's clusters are
-        taken only if they put at least 85% as many pairs of pose-invariant
+        (3 seeds) more accurate (0.700 -> 0.747). Each time, the model's clusters
+        are taken only if they put at least 85% as many pairs of pose-invariant
         neighbours in one cluster as the graph's clusters do; else the targets stay
-        (``verbose=1`` prints which). On rotated and shifted digits, the model's
-        clusters after a quarter of the epochs kept 66-72% and were less accurate
-        than the graph's; on rotated 8x8 digits 92-94%, and more accurate
-        (benchmarks/results/levers-v0.17.md). A warm start takes the model's own
-        clusters from its first epoch, unjudged. None keeps the graph's clusters
+        (``verbose=1`` prints which). Untested so, rotated and shifted digits
+        (``group="SE2"``, two seeds) fell from 0.781 and 0.859 to 0.640 and 0.532
+        with three relabellings: the model's clusters after a quarter of the epochs
+        kept 66-72% of the graph's pairs and were less accurate than the graph's
+        (on the 8x8 digits 92-94%, and more accurate); judged, they end at 0.809
+        and 0.813 (benchmarks/results/levers-v0.16.md, levers-v0.17.md). A warm
+        start takes the model's own clusters from its first epoch, unjudged. None keeps the graph's clusters
         throughout (the behaviour before 0.14.0).
     pose_weight : float, default=10.0
         Weight of the pose's equivariance: the pose of a turned copy of an image
