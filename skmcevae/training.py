@@ -9,7 +9,7 @@ import copy
 import math
 import time
 import warnings
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -163,15 +163,16 @@ class Relabelling(NamedTuple):
     them (None: take them whatever they are)."""
     epochs: tuple
     seed: int
-    neighbors: np.ndarray = None
+    neighbors: Optional[np.ndarray] = None
 
 
 # The model's clusters replace the graph term's targets only if they put at least
-# this share as many neighbour pairs together as the graph's own clusters do. On
-# rotated 8x8 digits the model's clusters after a quarter of the epochs kept 0.92-0.94
-# of it and were 0.05-0.14 more accurate than the graph's; on rotated and shifted
-# MNIST they kept 0.66-0.72 and were 0.05-0.15 less accurate, and taking them lost
-# up to 0.33 in the end (benchmarks/results/levers-v0.17.md).
+# this share as many neighbour pairs together as the graph's own clusters do. After
+# a quarter of the epochs, on rotated 8x8 digits the model's clusters put 92-94% as
+# many together and were 0.05-0.14 more accurate than the graph's; on rotated and
+# shifted MNIST 66-72%, 0.05-0.15 less accurate, and taking them lost up to 0.33 in
+# the end. Default fits reached 89-97% at half the epochs (levers-v0.17.md). Only
+# measured without landmarks (5,000 images or fewer).
 RELABEL_AGREEMENT = 0.85
 
 
@@ -179,14 +180,14 @@ def relabel_epochs(fractions, max_epochs, seed, warm=False, neighbors=None):
     """``train``'s :class:`Relabelling`, or None for ``fractions`` None.
     ``fractions`` is one fraction of ``max_epochs`` or a sequence of them (each at
     least the first epoch). A warm start takes the model's clusters before its first
-    epoch and unjudged: the model is trained already, and a fresh graph's clusters
-    would undo what it taught itself."""
+    epoch, unjudged (:func:`train`): the model is trained already, and a fresh
+    graph's clusters would undo what it taught itself."""
     if fractions is None:
         return None
     epochs = sorted({max(1, int(f * max_epochs)) for f in np.atleast_1d(fractions)})
     if warm:
         epochs[0] = 0
-    return Relabelling(tuple(epochs), seed, None if warm else neighbors)
+    return Relabelling(tuple(epochs), seed, neighbors)
 
 
 def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
@@ -203,7 +204,9 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
     :class:`Relabelling` or None: after each of its numbers of epochs the graph
     term's targets ``graph_labels`` become the model's own clusters
     (:func:`~skmcevae.readout.own_clusters`), if they keep
-    :data:`RELABEL_AGREEMENT` of the agreement of ``graph_labels`` with its graph.
+    :data:`RELABEL_AGREEMENT` of the agreement of the graph's clusters (the
+    ``graph_labels`` passed in) with its pairs; before the first epoch (a warm
+    start's relabelling) unjudged.
     """
     device = next(module.parameters()).device
     stopper = EarlyStopping(n_iter_no_change) if held_out is not None else None
@@ -215,8 +218,8 @@ def train(module, optimiser, data, rows, loss_config, *, max_epochs, batch_size,
     try:
         for _ in range(max_epochs):
             if relabel is not None and graph_labels is not None and len(history) in relabel.epochs:
-                graph_labels = _relabelled(module, data[0], rows, graph_labels,
-                                           relabel, reference, progress)
+                graph_labels = _relabelled(module, data[0], rows, graph_labels, relabel,
+                                           reference if history else None, progress)
             epoch = run_epoch(module, optimiser, data, rows, loss_config, batch_size,
                               device, neighbors=neighbors,
                               neighbor_angles=neighbor_angles, graph_labels=graph_labels,
@@ -253,23 +256,35 @@ def _graph_agreement(relabel, graph_labels, rows):
 
 
 def _relabelled(module, images, rows, graph_labels, relabel, reference, progress):
-    """``graph_labels`` or the model's own clusters, if the graph judges them."""
+    """``graph_labels`` or the model's own clusters: those are taken unjudged when
+    ``reference`` is None, else if :func:`_taken`."""
     start = time.perf_counter()
     labels = own_clusters(module, images, rows, graph_labels, relabel.seed)
-    share = None
+    agreement = None
     if reference is not None:
-        share = neighbor_agreement(labels, rows, relabel.neighbors) / reference
-    taken = share is None or share >= RELABEL_AGREEMENT
+        agreement = neighbor_agreement(labels, rows, relabel.neighbors)
+    taken = agreement is None or _taken(agreement, reference)
     if progress is not None:
         changed = float(np.mean(labels[rows] != graph_labels[rows]))
-        judged = "" if share is None else (
-            f"; they put {share:.0%} as many neighbour pairs together as the graph's")
-        what = ("the model's own clusters from here on" if taken else
-                "targets kept, the model's clusters not taken")
-        verb = "change" if taken else "would change"
-        progress.stage(f"graph term: {what} ({changed:.0%} of the images {verb} "
-                       f"cluster{judged})", time.perf_counter() - start)
+        progress.stage(_relabel_report(taken, changed, agreement, reference),
+                       time.perf_counter() - start)
     return labels if taken else graph_labels
+
+
+def _taken(agreement, reference):
+    """Whether clusters with neighbour ``agreement`` replace targets whose graph's
+    clusters had ``reference``."""
+    return agreement >= RELABEL_AGREEMENT * reference
+
+
+def _relabel_report(taken, changed, agreement, reference):
+    what = ("the model's own clusters from here on" if taken else
+            "targets kept, the model's clusters not taken")
+    verb = "change" if taken else "would change"
+    judged = "" if agreement is None else (
+        f"; they put {agreement / max(reference, 1e-12):.0%} as many neighbour pairs "
+        f"together as the graph's")
+    return f"graph term: {what} ({changed:.0%} of the images {verb} cluster{judged})"
 
 
 def run_epoch(module, optimiser, data, rows, loss_config, batch_size, device,

@@ -180,7 +180,13 @@ def test_relabel_epochs_from_fractions():
     # A warm start takes the model's clusters before its first epoch, then as asked,
     # unjudged by the fresh graph.
     warm = relabel_epochs((0.25, 0.75), 40, 0, warm=True, neighbors=graph)
-    assert warm == ((0, 30), 0, None)
+    assert warm.epochs == (0, 30) and warm.neighbors is graph
+
+
+def test_the_models_clusters_are_taken_from_85_percent_of_the_graphs_agreement():
+    from skmcevae.training import _taken
+    assert _taken(0.85 * 0.8, 0.8) and _taken(0.8, 0.8) and _taken(0.1, 0.0)
+    assert not _taken(0.84 * 0.8, 0.8)
 
 
 def test_neighbor_agreement_counts_the_pairs_in_one_cluster():
@@ -192,7 +198,7 @@ def test_neighbor_agreement_counts_the_pairs_in_one_cluster():
     assert neighbor_agreement(labels, np.array([1, 3]), neighbors) == 1.0
 
 
-def _train_with(relabel, X, graph_labels, neighbors):
+def _train_with(relabel, X, graph_labels):
     from skmcevae.config import configs
     from skmcevae.training import build, train
     params = MCEVAE(n_clusters=3, latent_dim=2, hidden_size=16, batch_size=32).get_params()
@@ -216,11 +222,14 @@ def test_the_models_clusters_are_not_taken_when_they_split_the_graphs_pairs(
     graph_labels = rng.permutation(np.arange(len(X)) % 3)
     neighbors = np.stack([rng.choice(np.flatnonzero(graph_labels == label), 5)
                           for label in graph_labels])
-    never = _train_with(None, X, graph_labels, neighbors)
-    judged = _train_with(Relabelling((1,), 0, neighbors), X, graph_labels, neighbors)
-    unjudged = _train_with(Relabelling((1,), 0, None), X, graph_labels, neighbors)
+    never = _train_with(None, X, graph_labels)
+    judged = _train_with(Relabelling((1,), 0, neighbors), X, graph_labels)
+    unjudged = _train_with(Relabelling((1,), 0, None), X, graph_labels)
     assert judged == never
     assert unjudged[:1] == never[:1] and unjudged[1]["graph"] != never[1]["graph"]
+    # A warm start's relabelling before the first epoch is taken unjudged.
+    warm = _train_with(Relabelling((0,), 0, neighbors), X, graph_labels)
+    assert warm[0]["graph"] != never[0]["graph"]
 
 
 def test_own_clusters_are_numbered_after_the_graphs_and_leave_other_rows(
