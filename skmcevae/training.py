@@ -171,7 +171,7 @@ class Relabelling(NamedTuple):
 # a quarter of the epochs, on rotated 8x8 digits the model's clusters put 92-94% as
 # many together and were 0.05-0.14 more accurate than the graph's; on rotated and
 # shifted MNIST 66-72%, 0.05-0.15 less accurate, and taking them lost up to 0.33 in
-# the end. Default fits reached 89-97% at half the epochs (levers-v0.17.md). Only
+# the end. Default fits reached 89-100% at half the epochs (levers-v0.17.md). Only
 # measured without landmarks (5,000 images or fewer).
 RELABEL_AGREEMENT = 0.85
 
