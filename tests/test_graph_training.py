@@ -177,8 +177,8 @@ def test_relabel_epochs_from_fractions():
     # Each at least after the first epoch, and the same epoch once.
     assert relabel_epochs([0.01, 0.02, 0.5], 10, 0).epochs == (1, 5)
     assert relabel_epochs(0.5, 40, 0, neighbors=graph).neighbors is graph
-    # A warm start takes the model's clusters before its first epoch, then as asked,
-    # unjudged by the fresh graph.
+    # A warm start takes the model's clusters before its first epoch, then as asked;
+    # the graph travels along to judge the later ones (train skips epoch 0).
     warm = relabel_epochs((0.25, 0.75), 40, 0, warm=True, neighbors=graph)
     assert warm.epochs == (0, 30) and warm.neighbors is graph
 
